@@ -1,0 +1,93 @@
+import type { z } from 'zod';
+import { bool, host, int, list, number, oneOf, optional, port, portOrZero, text, url } from './fields.js';
+
+export const MODES = ['agent', 'legacy', 'hybrid'] as const;
+export type Mode = (typeof MODES)[number];
+
+interface VarSpec {
+  schema: z.ZodType;
+  /** Default applied when no layer sets the variable; undefined = optional. Mirrored in .env.defaults. */
+  default?: string;
+  doc: string;
+  /** Masked in config:check and redacted from logs. */
+  secret?: boolean;
+}
+
+/**
+ * Every environment variable the service reads, in one place: name, parser, default and doc.
+ * The README table and `.env.defaults` are checked against this list by tests.
+ */
+export const VARIABLES = {
+  // --- core
+  ORCHESTRATOR_MODE: { schema: oneOf(MODES), default: 'agent', doc: 'What runs: `agent` (LiveKit worker + web page), `legacy` (WebSocket TTS server), `hybrid` (both).' },
+  LOG_LEVEL: { schema: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', doc: 'pino log level.' },
+  LOG_FORMAT: { schema: oneOf(['json', 'pretty']), default: 'json', doc: '`json` (one object per line) or `pretty` (human-readable; `just dev*` sets it).' },
+  HEALTH_HOST: { schema: host(), default: '0.0.0.0', doc: 'Bind address of the ops HTTP server (`/health`, `/ready`, `/metrics`, `/status`).' },
+  HEALTH_PORT: { schema: portOrZero(), default: '8081', doc: 'Port of the ops HTTP server (0 = ephemeral).' },
+  SHUTDOWN_TIMEOUT_MS: { schema: int(0, 600_000), default: '10000', doc: 'On SIGTERM/SIGINT, how long work in flight may take to finish before the process exits anyway.' },
+
+  // --- text-to-speech (Piper)
+  VOICES_DIR: { schema: text(), default: 'voices', doc: 'Folder holding Piper voices (`NAME.onnx` + `NAME.onnx.json`); relative paths are resolved from the working directory.' },
+  TTS_VOICE: { schema: text().pipe(textNonEmpty()), default: 'en_US-lessac-medium', doc: 'Default Piper voice name.' },
+  TTS_MAX_VOICES: { schema: int(1, 64), default: '2', doc: 'Most voices kept loaded at once (least recently used is unloaded).' },
+  TTS_WARMUP: { schema: bool(), default: 'true', doc: 'Synthesize a short phrase at start so the first request is not cold.' },
+  TTS_INTRA_OP_THREADS: { schema: int(0, 64), default: '0', doc: 'onnxruntime intra-op threads per voice (0 = runtime default).' },
+  ESPEAK_LIBRARY: { schema: optional(text()), doc: 'Path of `libespeak-ng.so.1` when it is not on the default library path.' },
+  ESPEAK_DATA_PATH: { schema: optional(text()), doc: 'Folder containing `espeak-ng-data` when not the system default.' },
+  VOICES_BASE_URL: { schema: url(['https', 'http']), default: 'https://huggingface.co/rhasspy/piper-voices/resolve/main', doc: 'Where `voices download` fetches public Piper voices from.' },
+
+  // --- legacy WebSocket server
+  LEGACY_HOST: { schema: host(), default: '0.0.0.0', doc: 'Bind address of the legacy WebSocket server.' },
+  LEGACY_PORT: { schema: portOrZero(), default: '8080', doc: 'Port of the legacy WebSocket server (0 = ephemeral).' },
+  LEGACY_AUTH_TOKEN: { schema: optional(text()), secret: true, doc: 'When set, clients must send it as `Authorization: Bearer TOKEN` or `?token=TOKEN`.' },
+  LEGACY_ALLOWED_ORIGINS: { schema: list(), default: '', doc: 'Comma-separated allowed `Origin` values for browser clients; empty = any.' },
+  LEGACY_MAX_CONNECTIONS: { schema: int(1, 100_000), default: '100', doc: 'Most concurrent WebSocket connections; more are refused with a reason.' },
+  LEGACY_MAX_MESSAGE_BYTES: { schema: int(64, 16 * 1024 * 1024), default: '65536', doc: 'Largest client message accepted.' },
+  LEGACY_MAX_TEXT_CHARS: { schema: int(1, 1_000_000), default: '5000', doc: 'Longest `text` accepted in one message.' },
+  LEGACY_MAX_QUEUED_TEXTS: { schema: int(1, 10_000), default: '16', doc: 'Most texts waiting per session behind the one being spoken.' },
+  LEGACY_RATE_LIMIT_PER_SEC: { schema: number(0.1, 100_000), default: '20', doc: 'Messages per second a connection may send (token bucket).' },
+  LEGACY_RATE_LIMIT_BURST: { schema: int(1, 100_000), default: '40', doc: 'Burst size of the per-connection rate limit.' },
+  LEGACY_IDLE_TIMEOUT_MS: { schema: int(1000, 86_400_000), default: '300000', doc: 'A session with no client message and no audio in flight for this long is closed.' },
+  LEGACY_MAX_SESSION_MS: { schema: int(1000, 86_400_000), default: '3600000', doc: 'Longest a session may last.' },
+  LEGACY_SEND_BUFFER_BYTES: { schema: int(65_536, 1024 * 1024 * 1024), default: '8388608', doc: 'Unsent bytes allowed for a client that reads slowly; beyond it the session ends with `SLOW_CONSUMER`.' },
+  LEGACY_PACING: { schema: oneOf(['none', 'realtime']), default: 'none', doc: '`none`: send audio as fast as the client reads; `realtime`: one 20 ms frame every 20 ms.' },
+
+  // --- agent (LiveKit)
+  LIVEKIT_URL: { schema: url(['ws', 'wss', 'http', 'https']), default: 'ws://127.0.0.1:7880', doc: 'LiveKit server the worker registers with.' },
+  LIVEKIT_API_KEY: { schema: text(), default: 'devkey', doc: 'LiveKit API key (the default matches `livekit-server --dev`).' },
+  LIVEKIT_API_SECRET: { schema: text(), default: 'secret', secret: true, doc: 'LiveKit API secret (the default matches `livekit-server --dev`).' },
+  AGENT_NAME: { schema: text().pipe(textNonEmpty()), default: 'voice-assistant', doc: 'Name the worker registers under (explicit dispatch).' },
+  AGENT_HEALTH_PORT: { schema: portOrZero(), default: '8082', doc: "Port of the LiveKit framework's own worker health server (kept apart from HEALTH_PORT)." },
+  AGENT_INSTRUCTIONS: { schema: text(), default: 'You are a friendly voice assistant. Answer briefly in plain spoken sentences, without lists or markup.', doc: 'System instructions for the LLM.' },
+  AGENT_INSTRUCTIONS_FILE: { schema: optional(text()), doc: 'File whose content replaces AGENT_INSTRUCTIONS.' },
+  AGENT_GREETING: { schema: text(), default: 'Hello! How can I help you today?', doc: 'Spoken when a user joins (empty = no greeting).' },
+  OPENAI_API_KEY: { schema: optional(text()), secret: true, doc: 'API key for the OpenAI (or compatible) STT and LLM.' },
+  LLM_MODEL: { schema: text().pipe(textNonEmpty()), default: 'gpt-4.1-mini', doc: 'Chat model name.' },
+  LLM_BASE_URL: { schema: optional(url(['http', 'https'])), doc: 'OpenAI-compatible chat server (e.g. http://127.0.0.1:8000/v1); unset = OpenAI.' },
+  STT_MODEL: { schema: text().pipe(textNonEmpty()), default: 'whisper-1', doc: 'Speech-to-text model name.' },
+  STT_BASE_URL: { schema: optional(url(['http', 'https'])), doc: 'OpenAI-compatible transcription server; unset = OpenAI.' },
+  STT_LANGUAGE: { schema: text(), default: 'en', doc: 'Language hint for speech-to-text.' },
+
+  // --- web client
+  WEB_HOST: { schema: host(), default: '0.0.0.0', doc: 'Bind address of the web page and token endpoint.' },
+  WEB_PORT: { schema: portOrZero(), default: '3000', doc: 'Port of the web page and `POST /api/token` (agent and hybrid modes).' },
+  WEB_ROOM_PREFIX: { schema: text().pipe(textNonEmpty()), default: 'voice-', doc: 'Prefix of room names handed out by the token endpoint.' },
+  WEB_PUBLIC_LIVEKIT_URL: { schema: optional(url(['ws', 'wss', 'http', 'https'])), doc: '`serverUrl` given to browsers (behind a proxy); unset = LIVEKIT_URL.' },
+  WEB_TOKEN_TTL_SECONDS: { schema: int(60, 86_400), default: '900', doc: 'Lifetime of participant tokens.' },
+  WEB_TOKEN_RATE_LIMIT_PER_MIN: { schema: int(1, 100_000), default: '30', doc: 'Token requests per minute allowed from one client address.' },
+} satisfies Record<string, VarSpec>;
+
+function textNonEmpty() {
+  return text().refine((v) => v.trim().length > 0, 'a non-empty value');
+}
+
+export type VarName = keyof typeof VARIABLES;
+export type Config = Readonly<{ [K in VarName]: z.output<(typeof VARIABLES)[K]['schema']> }>;
+
+export const SECRET_VARS: readonly VarName[] = (Object.keys(VARIABLES) as VarName[]).filter(
+  (k) => (VARIABLES[k] as VarSpec).secret === true,
+);
+
+export function specOf(name: VarName): VarSpec {
+  return VARIABLES[name];
+}
