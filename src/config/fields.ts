@@ -49,7 +49,7 @@ export const url = (protocols: readonly string[]) =>
     }, `a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`);
 
 /** Empty string means "not set" for optional values, so `.env` files can blank a default. */
-export const optional = <T extends z.ZodType>(inner: T) =>
+export const optional = <T extends z.ZodType<unknown, string>>(inner: T) =>
   z
     .string()
     .optional()

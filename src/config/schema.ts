@@ -67,6 +67,8 @@ export const VARIABLES = {
   STT_MODEL: { schema: text().pipe(textNonEmpty()), default: 'whisper-1', doc: 'Speech-to-text model name.' },
   STT_BASE_URL: { schema: optional(url(['http', 'https'])), doc: 'OpenAI-compatible transcription server; unset = OpenAI.' },
   STT_LANGUAGE: { schema: text(), default: 'en', doc: 'Language hint for speech-to-text.' },
+  AGENT_PROVIDER_TIMEOUT_MS: { schema: int(500, 120_000), default: '8000', doc: 'Longest the agent waits for a speech-to-text result or for the next LLM token before apologising to the user.' },
+  AGENT_IDLE_PROCESSES: { schema: int(1, 16), default: '1', doc: 'Job processes kept started and warmed (VAD + Piper voice loaded) so a new room is answered at once.' },
 
   // --- web client
   WEB_HOST: { schema: host(), default: '0.0.0.0', doc: 'Bind address of the web page and token endpoint.' },

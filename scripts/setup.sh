@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# One idempotent set-up for a fresh Debian machine: system packages, npm dependencies, the LiveKit
+# server, voices and the test peers. Downloads are cached in $VO_CACHE (outside the clone).
+#   scripts/setup.sh            everything the service and the tests need
+#   scripts/setup.sh --runtime  only what running the service needs (no test peers)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export VO_CACHE="${VO_CACHE:-$HOME/.cache/voice-orchestrator}"
+export ONNXRUNTIME_NODE_INSTALL=skip
+mkdir -p "$VO_CACHE"
+
+profile=all
+[[ "${1:-}" == "--runtime" ]] && profile=runtime
+
+runtime_parts=(apt npm livekit voices)
+test_parts=(piper-ref stt llm)
+parts=("${runtime_parts[@]}")
+[[ "$profile" == all ]] && parts+=("${test_parts[@]}")
+
+for part in "${parts[@]}"; do
+  script="scripts/setup/$part.sh"
+  if [[ ! -f "$script" ]]; then
+    echo "setup: part '$part' is missing ($script)" >&2
+    exit 1
+  fi
+  start=$SECONDS
+  echo "==> setup: $part"
+  bash "$script" "$profile"
+  echo "    done: $part ($((SECONDS - start)) s)"
+done
+
+# The default VOICES_DIR (voices/) points at the shared voice cache, so clones reuse downloads.
+if [[ ! -e voices && ! -L voices ]]; then
+  ln -s "$VO_CACHE/voices" voices
+  echo "    linked voices/ -> the voice cache"
+fi
+
+# When the configured default voice could not be installed, select the voice set-up always provides.
+default_voice="$(npx tsx src/config/check.ts --get TTS_VOICE 2>/dev/null || true)"
+voices_dir="$(npx tsx src/config/check.ts --get VOICES_DIR 2>/dev/null || echo voices)"
+if [[ -n "$default_voice" && ! -f "$voices_dir/$default_voice.onnx" && -f "$voices_dir/en_US-joe-medium.onnx" ]] \
+  && ! grep -qs '^TTS_VOICE=' .env .env.local && [[ -z "${TTS_VOICE:-}" ]]; then
+  printf '# Written by scripts/setup.sh: %s could not be installed here.\nTTS_VOICE=en_US-joe-medium\n' "$default_voice" >> .env.local
+  echo "    note: voice $default_voice is not installed; selected en_US-joe-medium in .env.local" \
+       "(install it with: npm run voices -- download $default_voice)"
+fi

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Debian packages: espeak-ng (phonemes for Piper), sox; for tests: pocketsphinx (recognizer),
+# flite (speech input), chromium (browser tests).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+profile="${1:-all}"
+
+packages=(libespeak-ng1 espeak-ng-data sox)
+[[ "$profile" == all ]] && packages+=(pocketsphinx pocketsphinx-en-us flite chromium python3-venv unzip docker-compose)
+
+missing=()
+for p in "${packages[@]}"; do have_deb "$p" || missing+=("$p"); done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "    Debian packages present: ${packages[*]}"
+  exit 0
+fi
+command -v apt-get >/dev/null 2>&1 || die "apt-get not found: install these packages with your system's package manager: ${missing[*]}"
+need_root "installing Debian packages" "apt-get install ${missing[*]}"
+echo "    installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q || die "apt-get update failed: check the network or your Debian mirrors"
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" || die "apt-get install failed for: ${missing[*]}"

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The one test command (README, `npm test`, `just test`, .ci/run): set-up, static checks, every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+echo "==> typecheck"
+npx tsc --noEmit
+echo "==> build web client"
+npm run --silent build:web
+echo "==> tests"
+mkdir -p test-artifacts
+# Files run one at a time: the end-to-end suites start real servers and share 2 cores.
+mapfile -t files < <(find src docker -name '*.test.ts' | sort)
+[[ ${#files[@]} -gt 0 ]] || { echo "no test files found" >&2; exit 1; }
+node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"

@@ -1,0 +1,92 @@
+/**
+ * Guards one LLM reply so the user never gets silence from a failing provider.
+ *
+ * The framework swallows a failed LLM request (it logs and emits an error event, and the reply
+ * stream just ends empty), and an OpenAI-compatible server that accepts the request but then
+ * stalls is not timed out at all. This wrapper puts a deadline on the first and every next chunk;
+ * when the reply fails or ends without any text, it reports the failure and speaks an apology in
+ * place of the reply. The session goes on with the next user turn.
+ */
+import type { llm } from '@livekit/agents';
+
+export type LlmChunk = llm.ChatChunk | string;
+
+export interface LlmFailure {
+  kind: 'timeout' | 'error' | 'empty';
+  cause: string;
+}
+
+export interface GuardOptions {
+  /** Longest wait for the first chunk and between chunks. */
+  timeoutMs: number;
+  apology: string;
+  /** The provider error the framework reported for this request, if any. */
+  takeProviderError: () => string | undefined;
+  onFailure: (failure: LlmFailure) => void;
+}
+
+const TIMEOUT = Symbol('timeout');
+
+function hasText(chunk: unknown): boolean {
+  if (typeof chunk === 'string') return chunk.trim().length > 0;
+  if (typeof chunk !== 'object' || chunk === null) return false;
+  const delta = (chunk as llm.ChatChunk).delta;
+  return typeof delta?.content === 'string' && delta.content.trim().length > 0;
+}
+
+function hasToolCall(chunk: unknown): boolean {
+  if (typeof chunk !== 'object' || chunk === null) return false;
+  return ((chunk as llm.ChatChunk).delta?.toolCalls?.length ?? 0) > 0;
+}
+
+export function guardLlmStream<T>(source: ReadableStream<T>, options: GuardOptions): ReadableStream<T | string> {
+  const reader = source.getReader();
+  let timer: NodeJS.Timeout | undefined;
+  const nextOrTimeout = () =>
+    Promise.race([
+      reader.read(),
+      new Promise<typeof TIMEOUT>((resolve) => {
+        timer = setTimeout(() => resolve(TIMEOUT), options.timeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
+
+  return new ReadableStream<T | string>({
+    async start(controller) {
+      let produced = false;
+      let failure: LlmFailure | undefined;
+      try {
+        for (;;) {
+          const next = await nextOrTimeout();
+          if (next === TIMEOUT) {
+            failure = {
+              kind: 'timeout',
+              cause: `${produced ? 'the reply stalled' : 'no first token'} within ${options.timeoutMs} ms`,
+            };
+            void reader.cancel('timeout').catch(() => undefined);
+            break;
+          }
+          if (next.done) break;
+          if (hasText(next.value) || hasToolCall(next.value)) produced = true;
+          controller.enqueue(next.value);
+        }
+        if (!failure && !produced) {
+          const providerError = options.takeProviderError();
+          failure = providerError
+            ? { kind: 'error', cause: providerError }
+            : { kind: 'empty', cause: 'the model answered without any text' };
+        }
+      } catch (err) {
+        failure = { kind: 'error', cause: options.takeProviderError() ?? String((err as Error)?.message ?? err) };
+      }
+      if (failure) {
+        options.onFailure(failure);
+        if (!produced) controller.enqueue(options.apology);
+      }
+      controller.close();
+    },
+    cancel(reason) {
+      clearTimeout(timer);
+      return reader.cancel(reason);
+    },
+  });
+}

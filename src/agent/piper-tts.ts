@@ -1,0 +1,99 @@
+/**
+ * Our in-process Piper engine as a LiveKit Agents TTS plugin.
+ *
+ * Non-streaming: the framework wraps it in `tts.StreamAdapter`, which splits the LLM's text into
+ * sentences and calls `synthesize()` once per sentence, all at once. Piper is CPU-bound, so the
+ * calls are queued here and run one after another in order: the first sentence gets the whole
+ * CPU and its audio starts as early as possible.
+ */
+import { randomUUID } from 'node:crypto';
+import { tts, type APIConnectOptions } from '@livekit/agents';
+import { AudioFrame } from '@livekit/rtc-node';
+import type { SpeechSynthesizer } from '../tts/types.js';
+
+/** 20 ms frames, like other LiveKit TTS plugins: interruptions cut audio at a fine grain. */
+const FRAME_MS = 20;
+
+export interface PiperTTSOptions {
+  engine: SpeechSynthesizer;
+  voice: string;
+  /** The voice's native rate; frames are resampled to the room's rate by the framework. */
+  sampleRate: number;
+}
+
+/** FIFO mutex: one synthesis at a time, in the order requested. */
+class SerialQueue {
+  private tail: Promise<void> = Promise.resolve();
+
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(task);
+    this.tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+}
+
+export class PiperTTS extends tts.TTS {
+  label = 'piper.TTS';
+  readonly engine: SpeechSynthesizer;
+  readonly voice: string;
+  /** @internal */
+  readonly serial = new SerialQueue();
+
+  constructor(options: PiperTTSOptions) {
+    super(options.sampleRate, 1, { streaming: false });
+    this.engine = options.engine;
+    this.voice = options.voice;
+  }
+
+  override get model(): string {
+    return this.voice;
+  }
+
+  override get provider(): string {
+    return 'piper';
+  }
+
+  synthesize(text: string, connOptions?: APIConnectOptions, abortSignal?: AbortSignal): PiperChunkedStream {
+    return new PiperChunkedStream(this, text, connOptions, abortSignal);
+  }
+
+  stream(): tts.SynthesizeStream {
+    throw new Error('piper.TTS is not streaming; the framework wraps it in tts.StreamAdapter');
+  }
+}
+
+export class PiperChunkedStream extends tts.ChunkedStream {
+  label = 'piper.ChunkedStream';
+  readonly #tts: PiperTTS;
+
+  constructor(piper: PiperTTS, text: string, connOptions?: APIConnectOptions, abortSignal?: AbortSignal) {
+    // Piper runs locally: a failed sentence will fail again, so never retry.
+    super(text, piper, { ...(connOptions ?? { timeoutMs: 10_000, retryIntervalMs: 0 }), maxRetry: 0 }, abortSignal);
+    this.#tts = piper;
+  }
+
+  protected async run(): Promise<void> {
+    const signal = this.abortSignal;
+    await this.#tts.serial.run(async () => {
+      if (signal.aborted) return;
+      const requestId = randomUUID();
+      let pending: AudioFrame | undefined;
+      const push = (frame: AudioFrame, final: boolean) => {
+        if (!this.queue.closed) this.queue.put({ requestId, segmentId: requestId, frame, final });
+      };
+      for await (const chunk of this.#tts.engine.synthesize(this.inputText, { voice: this.#tts.voice, signal })) {
+        if (signal.aborted) break;
+        const samples = Math.max(1, Math.round((chunk.sampleRate * FRAME_MS) / 1000));
+        for (let offset = 0; offset < chunk.pcm.length; offset += samples) {
+          const data = chunk.pcm.slice(offset, offset + samples);
+          if (pending) push(pending, false);
+          pending = new AudioFrame(data, chunk.sampleRate, 1, data.length);
+        }
+      }
+      if (pending && !signal.aborted) push(pending, true);
+    });
+  }
+}

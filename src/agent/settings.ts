@@ -1,0 +1,119 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import type { Config } from '../config/schema.js';
+
+/** What the agent needs from the configuration (job processes receive exactly this). */
+export type AgentConfig = Pick<
+  Config,
+  | 'LOG_LEVEL'
+  | 'LOG_FORMAT'
+  | 'LIVEKIT_URL'
+  | 'LIVEKIT_API_KEY'
+  | 'LIVEKIT_API_SECRET'
+  | 'AGENT_NAME'
+  | 'AGENT_HEALTH_PORT'
+  | 'AGENT_INSTRUCTIONS'
+  | 'AGENT_INSTRUCTIONS_FILE'
+  | 'AGENT_GREETING'
+  | 'AGENT_PROVIDER_TIMEOUT_MS'
+  | 'AGENT_IDLE_PROCESSES'
+  | 'OPENAI_API_KEY'
+  | 'LLM_MODEL'
+  | 'LLM_BASE_URL'
+  | 'STT_MODEL'
+  | 'STT_BASE_URL'
+  | 'STT_LANGUAGE'
+  | 'TTS_VOICE'
+>;
+
+/** A provider reachable through the OpenAI plugin. */
+export interface ProviderSettings {
+  model: string;
+  /** undefined = api.openai.com */
+  baseURL: string | undefined;
+  apiKey: string;
+  /** Host shown in logs and metrics ("api.openai.com", "127.0.0.1:8000"). */
+  provider: string;
+}
+
+/** Local OpenAI-compatible servers ignore the key, but the plugin refuses to start without one. */
+const PLACEHOLDER_KEY = 'no-key-needed';
+
+function providerHost(baseURL: string | undefined): string {
+  if (!baseURL) return 'api.openai.com';
+  try {
+    return new URL(baseURL).host;
+  } catch {
+    return baseURL;
+  }
+}
+
+function provider(model: string, baseURL: string | undefined, apiKey: string | undefined): ProviderSettings | undefined {
+  if (!apiKey && !baseURL) return undefined;
+  return { model, baseURL, apiKey: apiKey ?? PLACEHOLDER_KEY, provider: providerHost(baseURL) };
+}
+
+/** The LLM, or undefined when neither OPENAI_API_KEY nor LLM_BASE_URL is set. */
+export function llmSettings(config: AgentConfig): ProviderSettings | undefined {
+  return provider(config.LLM_MODEL, config.LLM_BASE_URL, config.OPENAI_API_KEY);
+}
+
+/** Speech-to-text, or undefined when neither OPENAI_API_KEY nor STT_BASE_URL is set. */
+export function sttSettings(config: AgentConfig): ProviderSettings | undefined {
+  return provider(config.STT_MODEL, config.STT_BASE_URL, config.OPENAI_API_KEY);
+}
+
+/** Startup warnings about missing providers, each naming the variables that fix it. */
+export function providerWarnings(config: AgentConfig): string[] {
+  const warnings: string[] = [];
+  if (!llmSettings(config)) {
+    warnings.push(
+      'no language model configured: set OPENAI_API_KEY (OpenAI) or LLM_BASE_URL (an OpenAI-compatible server); users who join will hear that no language model is configured',
+    );
+  }
+  if (!sttSettings(config)) {
+    warnings.push(
+      'no speech-to-text configured: set OPENAI_API_KEY (OpenAI) or STT_BASE_URL (an OpenAI-compatible server); the agent cannot understand speech, only typed chat',
+    );
+  }
+  return warnings;
+}
+
+/** AGENT_INSTRUCTIONS_FILE wins over AGENT_INSTRUCTIONS. Throws with the variable name when unreadable. */
+export function resolveInstructions(config: Pick<AgentConfig, 'AGENT_INSTRUCTIONS' | 'AGENT_INSTRUCTIONS_FILE'>): string {
+  if (!config.AGENT_INSTRUCTIONS_FILE) return config.AGENT_INSTRUCTIONS;
+  let text: string;
+  try {
+    text = readFileSync(config.AGENT_INSTRUCTIONS_FILE, 'utf8');
+  } catch (err) {
+    throw new Error(`AGENT_INSTRUCTIONS_FILE cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (text.trim().length === 0) throw new Error('AGENT_INSTRUCTIONS_FILE is empty');
+  return text.trim();
+}
+
+const voiceMetadata = z.object({ voice: z.string().trim().regex(/^[A-Za-z0-9_.-]{1,100}$/) });
+
+/**
+ * The voice asked for in room or participant metadata (`{"voice": "NAME"}`), participant first.
+ * Anything else (no metadata, not JSON, no or bad voice field) yields undefined.
+ */
+export function voiceFromMetadata(...metadata: Array<string | undefined>): string | undefined {
+  for (const raw of metadata) {
+    if (!raw) continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      continue;
+    }
+    const result = voiceMetadata.safeParse(parsed);
+    if (result.success && !result.data.voice.startsWith('.')) return result.data.voice;
+  }
+  return undefined;
+}
+
+export const NO_LLM_NOTICE =
+  'Hello. No language model is configured for this assistant, so I cannot answer yet. Please ask the operator to set one up.';
+export const STT_APOLOGY = "Sorry, I couldn't understand that because my speech recognition is having trouble. Please try again in a moment.";
+export const LLM_APOLOGY = "Sorry, I'm having trouble thinking right now. Please try again in a moment.";

@@ -1,0 +1,210 @@
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from '../ops/logger.js';
+import type { SpeechSynthesizer } from '../tts/types.js';
+import type { LegacyMetrics } from './metrics.js';
+import type { RefusalCode } from './protocol.js';
+import type { SynthesisScheduler } from './scheduler.js';
+import { Session, type SessionLimits } from './session.js';
+
+export interface LegacyServerOptions {
+  host: string;
+  port: number;
+  authToken?: string;
+  allowedOrigins: readonly string[];
+  maxConnections: number;
+  limits: SessionLimits;
+  tts: SpeechSynthesizer;
+  scheduler: SynthesisScheduler;
+  metrics: LegacyMetrics;
+  logger: Logger;
+}
+
+/** Messages above this many times the limit are not even read: `ws` closes the socket (1009). */
+const HARD_PAYLOAD_FACTOR = 4;
+
+/**
+ * The WebSocket listener: every refusal (auth, origin, capacity, shutdown, path) happens on the
+ * HTTP upgrade request, before a WebSocket exists; accepted sockets each get a Session.
+ */
+export class LegacyServer {
+  private readonly http: Server;
+  private readonly wss: WebSocketServer;
+  private readonly sessions = new Set<Session>();
+  private readonly sockets = new Set<WebSocket>();
+  private pendingUpgrades = 0;
+  private accepting = false;
+  private readonly tokenDigest: Buffer | undefined;
+  private readonly allClosedWaiters: Array<() => void> = [];
+
+  constructor(private readonly options: LegacyServerOptions) {
+    this.tokenDigest = options.authToken ? digest(options.authToken) : undefined;
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: Math.max(options.limits.maxMessageBytes * HARD_PAYLOAD_FACTOR, 1024),
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    this.http = createServer((req, res) => {
+      res.writeHead(426, { 'content-type': 'application/json', upgrade: 'websocket', connection: 'Upgrade' });
+      res.end(JSON.stringify({ error: 'this endpoint speaks WebSocket only', code: 'UPGRADE_REQUIRED' }));
+    });
+    this.http.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
+    this.http.on('clientError', (_err, socket) => socket.destroy());
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(this.options.port, this.options.host, () => {
+        this.http.off('error', reject);
+        resolve();
+      });
+    });
+    this.accepting = true;
+  }
+
+  address(): { host: string; port: number } | undefined {
+    const address = this.http.address();
+    if (!address || typeof address === 'string') return undefined;
+    return { host: address.address, port: address.port };
+  }
+
+  get listening(): boolean {
+    return this.accepting && this.http.listening;
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Stop accepting; every session ends with reason `shutdown`; resolves when all sockets closed or at the deadline. */
+  async stop(deadline: number): Promise<void> {
+    this.accepting = false;
+    const closedListener = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    for (const session of this.sessions) session.shutdown();
+    const remaining = Math.max(0, deadline - Date.now());
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.allClosed(),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, remaining))),
+    ]);
+    clearTimeout(timer);
+    for (const socket of this.sockets) socket.terminate();
+    this.http.closeAllConnections();
+    await closedListener;
+  }
+
+  private allClosed(): Promise<void> {
+    if (this.sockets.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.allClosedWaiters.push(resolve));
+  }
+
+  private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const refusal = this.checkUpgrade(req);
+    if (refusal) {
+      this.options.metrics.error(refusal.code);
+      this.options.logger.info({ code: refusal.code, status: refusal.status }, 'connection refused');
+      refuse(socket, refusal.status, refusal.code, refusal.message);
+      return;
+    }
+    this.pendingUpgrades++;
+    let pending = true;
+    const settle = () => {
+      if (!pending) return;
+      pending = false;
+      this.pendingUpgrades--;
+    };
+    // handleUpgrade answers a bad handshake itself (400) without calling back
+    socket.once('close', settle);
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      settle();
+      this.accept(ws);
+    });
+  }
+
+  private checkUpgrade(req: IncomingMessage): { status: number; code: RefusalCode; message: string } | undefined {
+    if (!this.accepting) return { status: 503, code: 'SHUTTING_DOWN', message: 'the server is shutting down' };
+    const url = new URL(req.url ?? '/', 'ws://localhost');
+    if (url.pathname !== '/') return { status: 404, code: 'NOT_FOUND', message: 'the WebSocket endpoint is /' };
+    if (this.tokenDigest && !this.authorized(req, url)) {
+      return { status: 401, code: 'UNAUTHORIZED', message: 'a valid token is required (Authorization: Bearer TOKEN or ?token=TOKEN)' };
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && this.options.allowedOrigins.length > 0 && !this.options.allowedOrigins.includes(origin)) {
+      return { status: 403, code: 'ORIGIN_NOT_ALLOWED', message: 'this Origin is not allowed' };
+    }
+    if (this.sockets.size + this.pendingUpgrades >= this.options.maxConnections) {
+      return { status: 503, code: 'TOO_MANY_CONNECTIONS', message: `the server is at its limit of ${this.options.maxConnections} connections; try again later` };
+    }
+    return undefined;
+  }
+
+  private authorized(req: IncomingMessage, url: URL): boolean {
+    const header = req.headers.authorization;
+    const bearer = header?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
+    const candidates = [bearer, url.searchParams.get('token') ?? undefined].filter((v): v is string => !!v);
+    return candidates.some((candidate) => timingSafeEqual(digest(candidate), this.tokenDigest as Buffer));
+  }
+
+  private accept(ws: WebSocket): void {
+    this.sockets.add(ws);
+    const session = new Session({
+      id: randomUUID(),
+      socket: ws,
+      tts: this.options.tts,
+      scheduler: this.options.scheduler,
+      metrics: this.options.metrics,
+      logger: this.options.logger,
+      limits: this.options.limits,
+      onClosed: (s) => this.sessions.delete(s),
+    });
+    this.sessions.add(session);
+    ws.on('message', (data, isBinary) => session.handleMessage(toBuffer(data), isBinary));
+    ws.on('error', (err) => {
+      const code = (err as { code?: string }).code;
+      const metricCode = code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'MESSAGE_TOO_LARGE' : 'CONNECTION_ERROR';
+      this.options.metrics.error(metricCode);
+      this.options.logger.info({ session: session.id, code: metricCode, reason: err.message }, 'connection error');
+    });
+    ws.on('close', () => {
+      this.sockets.delete(ws);
+      session.handleClose();
+      if (this.sockets.size === 0) for (const wake of this.allClosedWaiters.splice(0)) wake();
+    });
+    if (!this.accepting) {
+      session.start();
+      session.shutdown();
+      return;
+    }
+    session.start();
+  }
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+function refuse(socket: Duplex, status: number, code: RefusalCode, message: string): void {
+  const body = JSON.stringify({ error: message, code });
+  const reason = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\n` +
+      'Content-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      (status === 503 ? 'Retry-After: 1\r\n' : '') +
+      (status === 401 ? 'WWW-Authenticate: Bearer\r\n' : '') +
+      `X-Refusal-Code: ${code}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
+}

@@ -1,0 +1,225 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../ops/logger.js';
+import type { Asset } from './assets.js';
+import type { RateLimiter } from './rate-limit.js';
+import { parseTokenRequest } from './token-request.js';
+import { issueToken, missingCredentials, TokenRequestRefused, type TokenConfig } from './token.js';
+
+export const MAX_TOKEN_BODY_BYTES = 16 * 1024;
+
+export type TokenOutcome = 'issued' | 'bad_request' | 'rate_limited' | 'unavailable' | 'error';
+
+export interface HandlerDeps {
+  config: TokenConfig;
+  logger: Logger;
+  limiter: RateLimiter;
+  /** The built page, or undefined while it is missing (then the page answers 503). */
+  assets: () => Map<string, Asset> | undefined;
+  onToken: (outcome: TokenOutcome) => void;
+}
+
+/** Origins the page talks to besides itself: the LiveKit server (WebSocket, and HTTP for its validate call). */
+function liveKitOrigins(serverUrl: string): string[] {
+  const url = new URL(serverUrl);
+  const secure = url.protocol === 'wss:' || url.protocol === 'https:';
+  return [`${secure ? 'wss' : 'ws'}://${url.host}`, `${secure ? 'https' : 'http'}://${url.host}`];
+}
+
+export function securityHeaders(serverUrl: string): Record<string, string> {
+  const csp = [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "media-src 'self' blob: mediastream:",
+    `connect-src 'self' ${liveKitOrigins(serverUrl).join(' ')}`,
+    "worker-src 'self' blob:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+  return {
+    'Content-Security-Policy': csp,
+    'X-Content-Type-Options': 'nosniff',
+    'X-Frame-Options': 'DENY',
+    'Referrer-Policy': 'no-referrer',
+    'Cross-Origin-Opener-Policy': 'same-origin',
+    'Cross-Origin-Resource-Policy': 'same-origin',
+    'Permissions-Policy': 'microphone=(self), camera=(), geolocation=(), payment=(), usb=()',
+  };
+}
+
+function send(res: ServerResponse, status: number, body: string | Buffer, headers: Record<string, string | number> = {}): void {
+  if (res.headersSent) return;
+  const buffer = typeof body === 'string' ? Buffer.from(body) : body;
+  res.writeHead(status, { 'Content-Length': buffer.length, ...headers });
+  res.end(buffer);
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string | number> = {}): void {
+  send(res, status, JSON.stringify(value), { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...headers });
+}
+
+function sendError(res: ServerResponse, status: number, message: string, headers: Record<string, string | number> = {}): void {
+  sendJson(res, status, { error: message }, headers);
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) {
+      reject(new BodyTooLarge());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** The request handler of the web server: the page's files, `POST /api/token`, and 404/405 for the rest. */
+export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const serverUrl = deps.config.WEB_PUBLIC_LIVEKIT_URL ?? deps.config.LIVEKIT_URL;
+  const baseHeaders = securityHeaders(serverUrl);
+
+  async function handleToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const client = req.socket.remoteAddress ?? 'unknown';
+    const waitSeconds = deps.limiter.take(client);
+    if (waitSeconds > 0) {
+      deps.onToken('rate_limited');
+      sendError(res, 429, `too many token requests from this address; retry in ${waitSeconds} s`, { 'Retry-After': waitSeconds });
+      return;
+    }
+    const unavailable = missingCredentials(deps.config);
+    if (unavailable) {
+      deps.onToken('unavailable');
+      sendError(res, 503, unavailable);
+      return;
+    }
+    let raw: Buffer;
+    try {
+      raw = await readBody(req, MAX_TOKEN_BODY_BYTES);
+    } catch (error) {
+      deps.onToken('bad_request');
+      if (error instanceof BodyTooLarge) sendError(res, 413, `the body is larger than ${MAX_TOKEN_BODY_BYTES} bytes`, { Connection: 'close' });
+      return;
+    }
+    let body: unknown;
+    if (raw.length > 0) {
+      const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+      if (type !== 'application/json') {
+        deps.onToken('bad_request');
+        sendError(res, 415, 'send the body as application/json (or no body at all)');
+        return;
+      }
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        deps.onToken('bad_request');
+        sendError(res, 400, 'the body is not valid JSON');
+        return;
+      }
+    }
+    const parsed = parseTokenRequest(body);
+    if (!parsed.ok) {
+      deps.onToken('bad_request');
+      sendError(res, 400, parsed.reason);
+      return;
+    }
+    try {
+      const details = await issueToken(deps.config, parsed.request);
+      deps.onToken('issued');
+      deps.logger.info({ room: details.roomName, client }, 'participant token issued');
+      sendJson(res, 200, details);
+    } catch (error) {
+      if (error instanceof TokenRequestRefused) {
+        deps.onToken('bad_request');
+        sendError(res, 400, error.message);
+        return;
+      }
+      deps.onToken('error');
+      deps.logger.error({ err: error }, 'token creation failed');
+      sendError(res, 500, 'the token could not be created');
+    }
+  }
+
+  function handleAsset(req: IncomingMessage, res: ServerResponse, path: string): void {
+    const assets = deps.assets();
+    if (!assets) {
+      send(res, 503, 'The web page is not built yet: run `npm run build:web` (the server also builds it at start when esbuild is installed).', {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Retry-After': 5,
+      });
+      return;
+    }
+    const asset = assets.get(path);
+    if (!asset) {
+      sendError(res, 404, 'not found');
+      return;
+    }
+    const headers: Record<string, string | number> = {
+      'Content-Type': asset.contentType,
+      'Cache-Control': asset.cacheControl,
+      ETag: asset.etag,
+      Vary: 'Accept-Encoding',
+    };
+    if (req.headers['if-none-match'] === asset.etag) {
+      res.writeHead(304, headers);
+      res.end();
+      return;
+    }
+    const wantsGzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+    const body = wantsGzip && asset.gzipped ? asset.gzipped : asset.body;
+    if (body === asset.gzipped) headers['Content-Encoding'] = 'gzip';
+    if (req.method === 'HEAD') {
+      res.writeHead(200, { ...headers, 'Content-Length': body.length });
+      res.end();
+      return;
+    }
+    send(res, 200, body, headers);
+  }
+
+  return (req, res) => {
+    for (const [name, value] of Object.entries(baseHeaders)) res.setHeader(name, value);
+    let path: string;
+    try {
+      path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    } catch {
+      sendError(res, 400, 'malformed request target');
+      return;
+    }
+    if (path === '/api/token') {
+      if (req.method !== 'POST') {
+        sendError(res, 405, 'use POST', { Allow: 'POST' });
+        return;
+      }
+      handleToken(req, res).catch((error: unknown) => {
+        deps.logger.error({ err: error }, 'token request failed');
+        sendError(res, 500, 'internal error');
+      });
+      return;
+    }
+    if (path.startsWith('/api/')) {
+      sendError(res, 404, 'not found');
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sendError(res, 405, 'use GET', { Allow: 'GET, HEAD' });
+      return;
+    }
+    handleAsset(req, res, path);
+  };
+}

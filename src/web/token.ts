@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import { AccessToken, RoomAgentDispatch, RoomConfiguration, type VideoGrant } from 'livekit-server-sdk';
+import type { Config } from '../config/schema.js';
+import type { TokenRequest } from './token-request.js';
+
+/** What LiveKit's starter frontends expect back from a token endpoint. */
+export interface ConnectionDetails {
+  serverUrl: string;
+  roomName: string;
+  participantName: string;
+  participantToken: string;
+}
+
+export type TokenConfig = Pick<
+  Config,
+  | 'LIVEKIT_URL'
+  | 'LIVEKIT_API_KEY'
+  | 'LIVEKIT_API_SECRET'
+  | 'AGENT_NAME'
+  | 'WEB_PUBLIC_LIVEKIT_URL'
+  | 'WEB_ROOM_PREFIX'
+  | 'WEB_TOKEN_TTL_SECONDS'
+>;
+
+/** The request asked for something this server cannot grant (answered with 400). */
+export class TokenRequestRefused extends Error {}
+
+/** Why tokens cannot be issued at all (answered with 503), or undefined when they can. */
+export function missingCredentials(config: TokenConfig): string | undefined {
+  const missing = (['LIVEKIT_API_KEY', 'LIVEKIT_API_SECRET'] as const).filter((name) => config[name].trim() === '');
+  if (missing.length === 0) return undefined;
+  return `LiveKit credentials are not configured (${missing.join(' and ')} empty): set them on the server to hand out tokens`;
+}
+
+function randomSuffix(bytes: number): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+/**
+ * Mints a participant token for a fresh room: join, publish, subscribe and data on that room only,
+ * with the configured agent dispatched through the token's room configuration.
+ */
+export async function issueToken(config: TokenConfig, request: TokenRequest): Promise<ConnectionDetails> {
+  if (request.agentName !== undefined && request.agentName !== '' && request.agentName !== config.AGENT_NAME) {
+    throw new TokenRequestRefused(`room_config.agents.0.agent_name: this server dispatches only its own agent "${config.AGENT_NAME}"`);
+  }
+  const roomName = `${config.WEB_ROOM_PREFIX}${randomSuffix(9)}`;
+  const participantIdentity = request.participantIdentity ?? `user-${randomSuffix(6)}`;
+  const participantName = request.participantName ?? 'user';
+
+  const token = new AccessToken(config.LIVEKIT_API_KEY, config.LIVEKIT_API_SECRET, {
+    identity: participantIdentity,
+    name: participantName,
+    ttl: config.WEB_TOKEN_TTL_SECONDS,
+    ...(request.metadata !== undefined ? { metadata: request.metadata } : {}),
+    ...(request.attributes !== undefined ? { attributes: request.attributes } : {}),
+  });
+  const grant: VideoGrant = {
+    room: roomName,
+    roomJoin: true,
+    canPublish: true,
+    canSubscribe: true,
+    canPublishData: true,
+  };
+  token.addGrant(grant);
+  token.roomConfig = new RoomConfiguration({
+    agents: [new RoomAgentDispatch({ agentName: config.AGENT_NAME, metadata: request.agentMetadata ?? '' })],
+  });
+
+  return {
+    serverUrl: config.WEB_PUBLIC_LIVEKIT_URL ?? config.LIVEKIT_URL,
+    roomName,
+    participantName,
+    participantToken: await token.toJwt(),
+  };
+}
