@@ -12,4 +12,13 @@ mkdir -p test-artifacts
 # Files run one at a time: the end-to-end suites start real servers and share 2 cores.
 mapfile -t files < <(find src docker -name '*.test.ts' | sort)
 [[ ${#files[@]} -gt 0 ]] || { echo "no test files found" >&2; exit 1; }
-node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
+status=0
+node --import tsx --test --test-concurrency=1 \
+  --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination=test-artifacts/tests.tap \
+  "${files[@]}" || status=$?
+passed=$(grep -m1 -oP '^# pass \K\d+' test-artifacts/tests.tap || echo 0)
+failed=$(grep -m1 -oP '^# fail \K\d+' test-artifacts/tests.tap || echo 0)
+skipped=$(grep -m1 -oP '^# skipped \K\d+' test-artifacts/tests.tap || echo 0)
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+exit "$status"

@@ -13,6 +13,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import type { Config } from '../config/schema.js';
 import type { Logger } from '../ops/logger.js';
 
 export function controlSocketPath(mainPid: number): string {
@@ -35,7 +36,7 @@ const jobEvent = z.discriminatedUnion('type', [
     room: z.string().max(256),
     provider: z.enum(['stt', 'llm', 'tts']),
     host: z.string().max(256),
-    cause: z.string().max(2000),
+    kind: z.enum(['timeout', 'error', 'garbage', 'empty']),
   }),
   z.object({ type: z.literal('agent_speaking'), room: z.string().max(256) }),
 ]);

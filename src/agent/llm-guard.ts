@@ -7,6 +7,7 @@
  * when the reply fails or ends without any text, it reports the failure and speaks an apology in
  * place of the reply. The session goes on with the next user turn.
  */
+import { ReadableStream } from 'node:stream/web';
 import type { llm } from '@livekit/agents';
 
 export type LlmChunk = llm.ChatChunk | string;

@@ -8,6 +8,7 @@
  * simply waits for the next utterance. The next successful call is the recovery.
  */
 import { stt, type AudioBuffer } from '@livekit/agents';
+import { z } from 'zod';
 
 export interface SttFailure {
   provider: string;
@@ -81,8 +82,41 @@ function empty(): stt.SpeechEvent {
   };
 }
 
+/** A 200 answer from a transcription endpoint that is not a transcript. */
+export class TranscriptGarbageError extends Error {
+  constructor(detail: string) {
+    super(`the speech-to-text server answered with something that is not a transcript (${detail})`);
+    this.name = 'TranscriptGarbageError';
+  }
+}
+
+const transcriptBody = z.object({ text: z.string() });
+
+/**
+ * `fetch` for the OpenAI client used by the STT plugin. The plugin reads `response.text || ''`, so a
+ * garbage answer would look like silence; this rejects it instead, with the reason.
+ */
+export const transcriptValidatingFetch: typeof fetch = async (input, init) => {
+  const response = await fetch(input, init);
+  const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+  if (!response.ok || !url.includes('/audio/transcriptions')) return response;
+  const body = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    throw new TranscriptGarbageError(`not JSON, content-type ${response.headers.get('content-type') ?? 'none'}, ${body.length} bytes`);
+  }
+  if (!transcriptBody.safeParse(parsed).success) throw new TranscriptGarbageError('JSON without a text field');
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+};
+
 function isGarbage(err: unknown): boolean {
-  return err instanceof SyntaxError || /json|parse|unexpected token/i.test(String((err as Error)?.message ?? ''));
+  for (let current: unknown = err, depth = 0; current && depth < 5; depth++) {
+    if (current instanceof TranscriptGarbageError || current instanceof SyntaxError) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 /** One line naming the cause, including the network error code hidden in `cause` chains. */

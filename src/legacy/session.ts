@@ -187,7 +187,7 @@ export class Session {
     return {
       session_id: this.id,
       uptime_ms: Date.now() - this.openedAt,
-      state: this.ended ? 'ended' : this.paused ? 'paused' : this.current ? 'speaking' : 'idle',
+      state: this.ended ? 'ended' : this.paused ? 'paused' : this.current && !this.current.ended ? 'speaking' : 'idle',
       sequence: this.sequence,
       frames_sent: this.sequence,
       bytes_sent: this.bytesSent,
@@ -264,7 +264,7 @@ export class Session {
     this.send({
       type: 'control_ack',
       command,
-      state: this.paused ? 'paused' : this.current ? 'speaking' : 'idle',
+      state: this.paused ? 'paused' : this.current && !this.current.ended ? 'speaking' : 'idle',
       // the last frame handed to the socket before the command took effect
       sequence: this.sequence,
       ...(command === 'STOP' ? { cleared } : {}),
@@ -275,7 +275,16 @@ export class Session {
   private configure(message: ConfigureMessage): void {
     if (message.utterance_events !== undefined) this.extensions.utteranceEvents = message.utterance_events;
     if (message.binary_audio !== undefined) this.extensions.binaryAudio = message.binary_audio;
-    if (message.voice !== undefined) this.defaults.voice = message.voice;
+    if (message.voice !== undefined) {
+      const previous = this.defaults.voice;
+      const voice = message.voice;
+      this.defaults.voice = voice;
+      this.deps.tts.sampleRate(voice).catch((err: unknown) => {
+        if (this.defaults.voice === voice) this.defaults.voice = previous;
+        this.log.info({ err, voice }, 'requested voice is not available');
+        this.sendError('VOICE_UNAVAILABLE', `voice ${JSON.stringify(voice)} is not available; keeping ${previous ? JSON.stringify(previous) : 'the default voice'}`);
+      });
+    }
     if (message.speed !== undefined) this.defaults.speed = message.speed;
     this.send({
       type: 'configured',

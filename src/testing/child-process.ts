@@ -1,5 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 
+/** Peers still running: killed if the test process exits without stopping them (no orphans). */
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function trackUntilExit(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const c of live) c.kill('SIGKILL');
+  });
+}
+
 export interface PeerProcessOptions {
   /** Short name used in error messages ("livekit-server", "stt-server"...). */
   name: string;
@@ -31,6 +44,7 @@ export class PeerProcess {
       cwd: options.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    trackUntilExit(this.child);
     this.child.stdout?.setEncoding('utf8').on('data', (d: string) => this.keep(d));
     this.child.stderr?.setEncoding('utf8').on('data', (d: string) => this.keep(d));
     this.exited = new Promise((resolve) => {

@@ -3,7 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import { AudioFrame, AudioSource, LocalAudioTrack, Room, TrackPublishOptions, TrackSource, dispose } from '@livekit/rtc-node';
 import { AccessToken, RoomServiceClient } from 'livekit-server-sdk';
 import OpenAI, { toFile } from 'openai';
+import { startTestBench } from './bench.js';
 import { startLiveKitServer, type LiveKitTestServer } from './livekit-server.js';
+import { startLlmServer, type LlmTestServer } from './llm-server.js';
 import { speak, speechToWav } from './speech.js';
 import { startSttServer, type SttTestServer } from './stt-server.js';
 import { wordAccuracy } from './word-accuracy.js';
@@ -128,5 +130,152 @@ describe('STT test server (real Whisper tiny.en, OpenAI-compatible)', () => {
     assert.equal(response.status, 400);
     const health = await fetch(`${stt.baseURL.replace(/\/v1$/, '')}/health`);
     assert.equal(health.status, 200);
+  });
+});
+
+describe('LLM test server (real SmolLM2-135M-Instruct via node-llama-cpp, OpenAI-compatible)', () => {
+  let llm: LlmTestServer;
+  let client: OpenAI;
+  before(async () => {
+    llm = await startLlmServer();
+    client = new OpenAI({ baseURL: llm.baseURL, apiKey: 'test-key', maxRetries: 0 });
+  });
+  after(async () => {
+    await llm?.stop();
+  });
+
+  it('streams a chat completion with usage through the official openai client', async (t) => {
+    assert.equal(llm.isStandIn, false);
+    const started = performance.now();
+    let firstTokenMs = 0;
+    let text = '';
+    let usage: OpenAI.CompletionUsage | undefined;
+    let finish: string | null | undefined;
+    const stream = await client.chat.completions.create({
+      model: llm.model,
+      stream: true,
+      stream_options: { include_usage: true },
+      max_completion_tokens: 40,
+      messages: [
+        { role: 'system', content: 'You are a friendly voice assistant. Answer in one short sentence.' },
+        { role: 'user', content: 'What is the capital of France?' },
+      ],
+    });
+    for await (const chunk of stream) {
+      const piece = chunk.choices[0]?.delta.content ?? '';
+      if (piece && !firstTokenMs) firstTokenMs = performance.now() - started;
+      text += piece;
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+      usage = chunk.usage ?? usage;
+    }
+    const totalMs = performance.now() - started;
+    assert.ok(usage, 'no usage chunk');
+    const tokensPerSecond = usage.completion_tokens / ((totalMs - firstTokenMs) / 1000);
+    t.diagnostic(`llm ttft ${firstTokenMs.toFixed(0)} ms, ${usage.completion_tokens} tokens in ${totalMs.toFixed(0)} ms (${tokensPerSecond.toFixed(0)} tok/s after first): "${text}"`);
+    assert.match(text, /paris/i);
+    assert.equal(finish, 'stop');
+    assert.ok(usage.completion_tokens > 0 && usage.completion_tokens <= 40);
+  });
+
+  it('honours max_tokens: a long answer is cut with finish_reason "length"', async () => {
+    const result = await client.chat.completions.create({
+      model: llm.model,
+      max_tokens: 8,
+      messages: [{ role: 'user', content: 'Write a long story about a dragon who learns to cook.' }],
+    });
+    assert.equal(result.choices[0]?.finish_reason, 'length');
+    assert.equal(result.usage?.completion_tokens, 8);
+    assert.ok((result.choices[0]?.message.content ?? '').length > 0);
+  });
+
+  it('serves two streamed requests at once', async () => {
+    const ask = async (question: string) => {
+      const r = await client.chat.completions.create({ model: llm.model, max_tokens: 16, messages: [{ role: 'user', content: question }] });
+      return r.choices[0]?.message.content ?? '';
+    };
+    const answers = await Promise.all([ask('Name a color.'), ask('Name an animal.')]);
+    for (const answer of answers) assert.ok(answer.length > 0);
+  });
+
+  it('keeps serving after a client aborts mid-stream', async () => {
+    const controller = new AbortController();
+    const stream = await client.chat.completions.create(
+      { model: llm.model, stream: true, max_tokens: 100, messages: [{ role: 'user', content: 'Count slowly from one to fifty.' }] },
+      { signal: controller.signal },
+    );
+    let received = '';
+    try {
+      for await (const chunk of stream) {
+        received += chunk.choices[0]?.delta.content ?? '';
+        if (received.length > 0) controller.abort();
+      }
+    } catch {
+      // The openai client may end the iteration with an abort error; either way the request is gone.
+    }
+    assert.ok(received.length > 0);
+    const after = await client.chat.completions.create({ model: llm.model, max_tokens: 8, messages: [{ role: 'user', content: 'Say hello.' }] });
+    assert.ok((after.choices[0]?.message.content ?? '').length > 0);
+  });
+
+  it('fails as told: 503 in mode down, delay in mode slow, unparsable data in mode garbage', async () => {
+    const ask = () => client.chat.completions.create({ model: llm.model, max_tokens: 4, messages: [{ role: 'user', content: 'Hi' }] });
+    try {
+      llm.setMode('down');
+      await assert.rejects(ask(), (error: unknown) => error instanceof OpenAI.APIError && error.status === 503);
+      llm.setMode('garbage');
+      await assert.rejects(ask());
+      await assert.rejects(async () => {
+        const stream = await client.chat.completions.create({ model: llm.model, stream: true, max_tokens: 4, messages: [{ role: 'user', content: 'Hi' }] });
+        for await (const chunk of stream) void chunk;
+      });
+      llm.setMode('slow', 600);
+      const started = performance.now();
+      await ask();
+      assert.ok(performance.now() - started >= 550, 'slow mode answered too fast');
+    } finally {
+      llm.setMode('ok');
+    }
+    assert.ok(((await ask()).choices[0]?.message.content ?? '').length > 0);
+  });
+});
+
+describe('LLM STAND-IN server (not a model: echoes the last user message over the OpenAI protocol)', () => {
+  it('streams the deterministic stand-in answer', async () => {
+    const standIn = await startLlmServer({ engine: 'stand-in' });
+    try {
+      assert.equal(standIn.isStandIn, true);
+      const client = new OpenAI({ baseURL: standIn.baseURL, apiKey: 'test-key', maxRetries: 0 });
+      const stream = await client.chat.completions.create({
+        model: 'anything',
+        stream: true,
+        messages: [{ role: 'user', content: 'Book a table for two' }],
+      });
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+      assert.equal(text, 'You said: Book a table for two.');
+    } finally {
+      await standIn.stop();
+    }
+  });
+});
+
+describe('startTestBench', () => {
+  it('starts all real peers together and gives the service variables pointing at them', async () => {
+    const bench = await startTestBench();
+    try {
+      assert.equal(bench.env['LIVEKIT_URL'], bench.livekit?.url);
+      assert.equal(bench.env['STT_BASE_URL'], bench.stt?.baseURL);
+      assert.equal(bench.env['LLM_BASE_URL'], bench.llm?.baseURL);
+      for (const url of [bench.env['STT_BASE_URL'], bench.env['LLM_BASE_URL']]) {
+        const response = await fetch(`${url}/models`);
+        assert.equal(response.status, 200);
+      }
+      const rooms = new RoomServiceClient(bench.livekit!.httpUrl, bench.env['LIVEKIT_API_KEY']!, bench.env['LIVEKIT_API_SECRET']!);
+      assert.ok(Array.isArray(await rooms.listRooms()));
+    } finally {
+      await bench.stop();
+    }
+    assert.equal(bench.livekit?.running, false);
+    assert.equal(bench.stt?.running, false);
   });
 });

@@ -86,7 +86,7 @@ export class SttTestServer {
   /** Transcribes a WAV (convenience for tests; the product goes through the OpenAI plugin). */
   async transcribe(wav: Uint8Array, language = 'en'): Promise<string> {
     const form = new FormData();
-    form.set('file', new Blob([wav], { type: 'audio/wav' }), 'speech.wav');
+    form.set('file', new Blob([Uint8Array.from(wav)], { type: 'audio/wav' }), 'speech.wav');
     form.set('model', this.modelName);
     form.set('language', language);
     form.set('response_format', 'json');

@@ -31,7 +31,7 @@ export type WebComponent = Component & { address(): { host: string; port: number
  */
 export function createWebComponent(options: WebComponentOptions): WebComponent {
   const { config, metrics } = options;
-  const logger = options.logger.child({ component: 'web' });
+  const { logger } = options;
   const bundleDir = options.bundleDir ?? CLIENT_BUNDLE_DIR;
   const tokenCounter = new Counter({
     name: 'web_token_requests_total',

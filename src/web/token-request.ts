@@ -71,7 +71,6 @@ export const tokenRequestSchema = z
     {
       error: (issue) => {
         if (issue.code === 'unrecognized_keys') return `unknown field(s): ${issue.keys.join(', ')}`;
-        if (issue.code === 'invalid_type' && issue.path?.length === 0) return 'the body must be a JSON object';
         return undefined;
       },
     },
@@ -93,6 +92,9 @@ export type TokenRequest = z.output<typeof tokenRequestSchema>;
 
 /** Parses a body (already JSON-decoded; `undefined` = empty body) into a request or a one-line reason. */
 export function parseTokenRequest(body: unknown): { ok: true; request: TokenRequest } | { ok: false; reason: string } {
+  if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
+    return { ok: false, reason: 'the body must be a JSON object' };
+  }
   const result = tokenRequestSchema.safeParse(body ?? {});
   if (result.success) return { ok: true, request: result.data };
   const reason = result.error.issues

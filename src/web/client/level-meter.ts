@@ -1,6 +1,6 @@
 /**
  * Measures the loudness of a MediaStreamTrack with an AnalyserNode and reports it ~20 times a second
- * as a value in 0..1 (RMS scaled so speech lands mid-range).
+ * as a value in 0..1 on a decibel scale: -60 dBFS (room noise) is 0, full scale is 1, speech lands mid-range.
  */
 export class LevelMeter {
   private readonly source: MediaStreamAudioSourceNode;
@@ -9,7 +9,7 @@ export class LevelMeter {
   private timer: number | undefined;
 
   constructor(
-    private readonly context: AudioContext,
+    context: AudioContext,
     track: MediaStreamTrack,
     private readonly onLevel: (level: number) => void,
   ) {
@@ -26,7 +26,8 @@ export class LevelMeter {
     let sum = 0;
     for (const s of this.samples) sum += s * s;
     const rms = Math.sqrt(sum / this.samples.length);
-    this.onLevel(Math.min(1, rms * 4));
+    const dbfs = rms > 0 ? 20 * Math.log10(rms) : -Infinity;
+    this.onLevel(Math.min(1, Math.max(0, (dbfs + 60) / 60)));
   }
 
   stop(): void {

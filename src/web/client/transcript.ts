@@ -65,7 +65,7 @@ export class TranscriptView {
 
   clear(): void {
     this.segments.clear();
-    for (const item of [...this.list.querySelectorAll('li.msg')]) item.remove();
+    for (const item of Array.from(this.list.querySelectorAll('li.msg'))) item.remove();
     this.emptyNote.hidden = false;
   }
 }

@@ -1,0 +1,218 @@
+/**
+ * Agent mode: a LiveKit Agents worker registered under AGENT_NAME (explicit dispatch).
+ *
+ * agents-js 1.9 runs every job in a forked process (there is no in-process executor), so the
+ * conversation itself lives in ./job.ts. This component runs the worker in the main process,
+ * hands the job processes their config and collects their metrics over the control socket, and
+ * reports readiness: ready only while the worker is registered with the LiveKit server.
+ */
+import { EventEmitter } from 'node:events';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AgentServer, initializeLogger, loggerOptions, ServerOptions } from '@livekit/agents';
+import type { Registry } from 'prom-client';
+import type { Component, ComponentHealth } from '../component.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../ops/logger.js';
+import type { SpeechSynthesizer } from '../tts/types.js';
+import { ControlServer, type JobEvent } from './control-channel.js';
+import { AgentMetrics } from './metrics.js';
+import { providerWarnings } from './settings.js';
+import { freeLoopbackPort, probeWorkerHealth } from './worker-health.js';
+
+export interface AgentComponentOptions {
+  config: Config;
+  logger: Logger;
+  metrics: Registry;
+  /**
+   * The main process's Piper engine. Jobs run in forked processes and load their own engine in
+   * prewarm, so it is not used for speech here; accepted so every mode composes alike.
+   */
+  tts?: SpeechSynthesizer;
+}
+
+export interface AgentComponent extends Component {
+  /** Per-turn stage timings and provider errors reported by the job processes (for benchmarks). */
+  readonly events: EventEmitter<{ event: [JobEvent] }>;
+  /** The port of the framework's own health server (resolved when AGENT_HEALTH_PORT is 0). */
+  readonly workerHealthPort: number | undefined;
+}
+
+/** How long start() waits for the first registration before carrying on unregistered. */
+const FIRST_REGISTRATION_WAIT_MS = 10_000;
+const HEALTH_POLL_MS = 1000;
+/** A fresh job process loads Silero and the Piper voice; a loaded 2-core machine needs more than the 10 s default. */
+const INITIALIZE_PROCESS_TIMEOUT_MS = 60_000;
+
+export function createAgentComponent(options: AgentComponentOptions): AgentComponent {
+  return new LiveKitAgentComponent(options);
+}
+
+class LiveKitAgentComponent implements AgentComponent {
+  readonly name = 'agent';
+  readonly events = new EventEmitter<{ event: [JobEvent] }>();
+  workerHealthPort: number | undefined;
+
+  private readonly config: Config;
+  private readonly logger: Logger;
+  private readonly metrics: AgentMetrics;
+  private readonly control: ControlServer;
+  private worker: AgentServer | undefined;
+  private running: Promise<void> | undefined;
+  private registered = false;
+  private everRegistered = false;
+  private registrations = 0;
+  private sessionsTotal = 0;
+  private stopping = false;
+  private lastProblem = 'not started';
+  private poller: NodeJS.Timeout | undefined;
+
+  constructor(options: AgentComponentOptions) {
+    this.config = options.config;
+    this.logger = options.logger;
+    this.control = new ControlServer(options.config, options.logger);
+    this.metrics = new AgentMetrics(options.metrics, {
+      activeSessions: () => this.activeSessions(),
+      registered: () => this.registered,
+    });
+    this.control.on('event', (event) => {
+      this.metrics.record(event);
+      this.events.emit('event', event);
+    });
+  }
+
+  async start(): Promise<void> {
+    for (const warning of providerWarnings(this.config)) this.logger.warn(warning);
+    if (!loggerOptions()) {
+      initializeLogger({ pretty: this.config.LOG_FORMAT === 'pretty', level: frameworkLogLevel(this.config.LOG_LEVEL) });
+    }
+    await this.control.start();
+
+    this.workerHealthPort = this.config.AGENT_HEALTH_PORT === 0 ? await freeLoopbackPort() : this.config.AGENT_HEALTH_PORT;
+    const here = fileURLToPath(import.meta.url);
+    const agentFile = fileURLToPath(new URL(`./job${extname(here)}`, import.meta.url));
+    const worker = new AgentServer(
+      new ServerOptions({
+        agent: agentFile,
+        agentName: this.config.AGENT_NAME,
+        wsURL: this.config.LIVEKIT_URL,
+        apiKey: this.config.LIVEKIT_API_KEY,
+        apiSecret: this.config.LIVEKIT_API_SECRET,
+        host: this.config.HEALTH_HOST,
+        port: this.workerHealthPort,
+        numIdleProcesses: this.config.AGENT_IDLE_PROCESSES,
+        initializeProcessTimeout: INITIALIZE_PROCESS_TIMEOUT_MS,
+        shutdownProcessTimeout: Math.max(1000, this.config.SHUTDOWN_TIMEOUT_MS),
+        // Never give up reconnecting: a LiveKit server restart must not end the worker.
+        maxRetry: Number.MAX_SAFE_INTEGER,
+        logLevel: frameworkLogLevel(this.config.LOG_LEVEL),
+        requestFunc: async (request) => {
+          await request.accept();
+          this.metrics.sessionsTotal.inc();
+          this.sessionsTotal += 1;
+          this.logger.info({ room: request.room?.name, job: request.id }, 'agent job accepted');
+        },
+      }),
+    );
+    this.worker = worker;
+    const firstRegistration = new Promise<void>((resolve) => {
+      worker.event.on('worker_registered', (workerId: string) => {
+        this.registered = true;
+        this.everRegistered = true;
+        this.registrations += 1;
+        this.lastProblem = '';
+        this.logger.info({ workerId, agentName: this.config.AGENT_NAME, registrations: this.registrations }, 'agent worker registered with LiveKit');
+        resolve();
+      });
+    });
+    this.running = worker.run().catch((err: unknown) => {
+      if (this.stopping) return;
+      this.registered = false;
+      this.lastProblem = `worker stopped: ${(err as Error).message}`;
+      this.logger.error({ err }, 'agent worker stopped unexpectedly');
+    });
+    this.poller = setInterval(() => void this.pollHealth(), HEALTH_POLL_MS);
+    this.poller.unref();
+
+    const waited = await Promise.race([
+      firstRegistration.then(() => true),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), FIRST_REGISTRATION_WAIT_MS).unref()),
+    ]);
+    if (!waited) {
+      this.lastProblem = `not registered with the LiveKit server at ${this.config.LIVEKIT_URL} yet (retrying)`;
+      this.logger.warn({ url: this.config.LIVEKIT_URL }, 'agent worker not registered yet; it keeps retrying and /ready says so');
+    }
+  }
+
+  async stop(deadline: number): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.poller);
+    const worker = this.worker;
+    if (worker) {
+      const remaining = Math.max(0, deadline - Date.now());
+      // Let conversations in flight finish until the deadline, then close everything.
+      await worker.drain(remaining).catch((err: unknown) => this.logger.warn({ err }, 'agent worker drain ended early'));
+      await withTimeout(worker.close(), Math.max(1000, deadline - Date.now()), () =>
+        this.logger.warn('agent worker did not close before the deadline'),
+      );
+      await withTimeout(this.running ?? Promise.resolve(), 1000, () => undefined);
+    }
+    this.registered = false;
+    this.lastProblem = 'stopped';
+    await this.control.stop();
+  }
+
+  health(): ComponentHealth {
+    if (this.registered) return { ready: true, detail: 'registered' };
+    return { ready: false, detail: this.lastProblem || 'not registered with the LiveKit server' };
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      registered: this.registered,
+      registrations: this.registrations,
+      agent_name: this.config.AGENT_NAME,
+      livekit_url: this.config.LIVEKIT_URL,
+      sessions_active: this.activeSessions(),
+      sessions_total: this.sessionsTotal,
+    };
+  }
+
+  private activeSessions(): number {
+    try {
+      return this.worker?.activeJobs.length ?? 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** The framework says nothing when its connection drops; its own health endpoint does. */
+  private async pollHealth(): Promise<void> {
+    if (this.stopping || !this.everRegistered || this.workerHealthPort === undefined) return;
+    const healthy = await probeWorkerHealth(this.workerHealthPort);
+    if (!healthy && this.registered) {
+      this.registered = false;
+      this.lastProblem = 'connection to the LiveKit server lost; reconnecting';
+      this.logger.warn({ url: this.config.LIVEKIT_URL }, 'agent worker lost its LiveKit connection; reconnecting');
+    }
+  }
+}
+
+function frameworkLogLevel(level: Config['LOG_LEVEL']): string {
+  return level === 'silent' ? 'fatal' : level;
+}
+
+async function withTimeout(promise: Promise<unknown>, ms: number, onTimeout: () => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = await Promise.race([
+    promise.then(
+      () => false,
+      () => false,
+    ),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (timedOut) onTimeout();
+}

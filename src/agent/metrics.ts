@@ -1,0 +1,60 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { JobEvent, TurnStage } from './control-channel.js';
+
+/** Seconds; voice turns live between tens of milliseconds and a few seconds. */
+const BUCKETS = [0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10];
+
+const STAGE_HELP: Record<TurnStage, string> = {
+  eou_delay: 'End-of-utterance delay: user stopped speaking -> turn committed (VAD silence, endpointing, waiting for the transcript).',
+  transcription_delay: 'User stopped speaking -> final transcript available.',
+  stt_duration: 'Speech-to-text request duration.',
+  llm_ttft: 'LLM time to first token.',
+  tts_ttfb: 'Piper TTS time to first audio.',
+};
+
+/** The agent's Prometheus series, on the main process registry (default label `mode`). */
+export class AgentMetrics {
+  readonly sessionsTotal: Counter;
+  readonly providerErrors: Counter<'provider' | 'kind'>;
+  private readonly stages: Record<TurnStage, Histogram>;
+
+  constructor(registry: Registry, state: { activeSessions: () => number; registered: () => boolean }) {
+    this.sessionsTotal = new Counter({ name: 'agent_sessions_total', help: 'Agent sessions (rooms) accepted since start.', registers: [registry] });
+    new Gauge({
+      name: 'agent_sessions_active',
+      help: 'Agent sessions (rooms) running now.',
+      registers: [registry],
+      collect() {
+        this.set(state.activeSessions());
+      },
+    });
+    new Gauge({
+      name: 'agent_worker_registered',
+      help: '1 while the worker is registered with the LiveKit server.',
+      registers: [registry],
+      collect() {
+        this.set(state.registered() ? 1 : 0);
+      },
+    });
+    this.providerErrors = new Counter({
+      name: 'agent_provider_errors_total',
+      help: 'Failed STT/LLM requests the user got an apology for, by provider and kind (timeout, error, garbage, empty).',
+      labelNames: ['provider', 'kind'],
+      registers: [registry],
+    });
+    const stage = (name: TurnStage) =>
+      new Histogram({ name: `agent_turn_${name}_seconds`, help: STAGE_HELP[name], buckets: BUCKETS, registers: [registry] });
+    this.stages = {
+      eou_delay: stage('eou_delay'),
+      transcription_delay: stage('transcription_delay'),
+      stt_duration: stage('stt_duration'),
+      llm_ttft: stage('llm_ttft'),
+      tts_ttfb: stage('tts_ttfb'),
+    };
+  }
+
+  record(event: JobEvent): void {
+    if (event.type === 'stage') this.stages[event.stage].observe(event.ms / 1000);
+    else if (event.type === 'provider_error') this.providerErrors.inc({ provider: event.provider, kind: event.kind });
+  }
+}

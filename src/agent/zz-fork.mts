@@ -1,0 +1,13 @@
+import { fork } from 'node:child_process';
+import { ControlServer } from './control-channel.js';
+import { createLogger } from '../ops/logger.js';
+import { benchConfig } from './e2e-bench.js';
+const config = benchConfig({ VOICES_DIR: process.env.HOME + '/.cache/voice-orchestrator/voices', TTS_VOICE: 'en_US-joe-medium', LLM_BASE_URL: 'http://127.0.0.1:9/v1', STT_BASE_URL: 'http://127.0.0.1:9/v1' });
+const control = new ControlServer(config, createLogger(config));
+await control.start();
+const child = fork('/work/main/node_modules/@livekit/agents/dist/ipc/job_proc_lazy_main.js', ['/work/main/src/agent/job.ts']);
+const t0 = Date.now();
+child.on('message', (m) => console.log(Date.now() - t0, 'msg', JSON.stringify(m).slice(0, 200)));
+child.on('exit', (c, s) => { console.log('exit', c, s); void control.stop(); });
+setTimeout(() => child.send({ case: 'initializeRequest', value: { loggerOptions: { pretty: false, level: 'debug' }, sessionEndTimeout: 30000 } }), 500);
+setTimeout(() => { child.kill(); void control.stop(); }, 30000);

@@ -1,0 +1,91 @@
+import { LlamaEngine, StandInEngine, type ChatEngine, type LlamaEngineOptions } from './llm-peer/engines.js';
+import { ChatCompletionsServer, type PeerMode } from './llm-peer/server.js';
+
+export type { PeerMode } from './llm-peer/server.js';
+
+export interface LlmServerOptions {
+  /**
+   * `smollm2` (default): the REAL model SmolLM2-135M-Instruct via node-llama-cpp (scripts/setup/llm.sh).
+   * `stand-in`: NOT a model; answers "You said: <last user message>." over the same wire protocol.
+   */
+  engine?: 'smollm2' | 'stand-in';
+  port?: number;
+  mode?: PeerMode;
+  /** Delay of mode `slow`, ms (default 3000). */
+  delayMs?: number;
+  /** Tokens per answer when the request sets none (default 48). */
+  defaultMaxTokens?: number;
+  /** Upper bound on max_tokens (default 128). */
+  maxTokensCap?: number;
+  /** Real model only: requests served in parallel, threads, context size per request. */
+  llama?: LlamaEngineOptions;
+}
+
+/**
+ * An OpenAI-compatible chat-completions server on 127.0.0.1 (streaming SSE with usage), in this process.
+ * Use `baseURL` as `LLM_BASE_URL` and `model` as `LLM_MODEL`; any API key is accepted.
+ */
+export class LlmTestServer {
+  private constructor(
+    private readonly server: ChatCompletionsServer,
+    private readonly engine: ChatEngine,
+    readonly port: number,
+  ) {}
+
+  static async start(options: LlmServerOptions = {}): Promise<LlmTestServer> {
+    const engine: ChatEngine = options.engine === 'stand-in' ? new StandInEngine() : await LlamaEngine.load(options.llama);
+    const server = new ChatCompletionsServer({
+      engine,
+      ...(options.port !== undefined ? { port: options.port } : {}),
+      ...(options.mode ? { mode: options.mode } : {}),
+      ...(options.delayMs !== undefined ? { delayMs: options.delayMs } : {}),
+      ...(options.defaultMaxTokens !== undefined ? { defaultMaxTokens: options.defaultMaxTokens } : {}),
+      ...(options.maxTokensCap !== undefined ? { maxTokensCap: options.maxTokensCap } : {}),
+    });
+    try {
+      return new LlmTestServer(server, engine, await server.listen());
+    } catch (error) {
+      await engine.dispose();
+      throw error;
+    }
+  }
+
+  /** OpenAI-style base URL, ending in /v1. */
+  get baseURL(): string {
+    return `http://127.0.0.1:${this.port}/v1`;
+  }
+
+  /** Model id it reports (any requested model name is accepted). */
+  get model(): string {
+    return this.engine.name;
+  }
+
+  /** True for the stand-in (not a language model): name it so in test titles. */
+  get isStandIn(): boolean {
+    return this.engine instanceof StandInEngine;
+  }
+
+  /** Chat-completion requests received so far (in any mode). */
+  get requests(): number {
+    return this.server.requests;
+  }
+
+  get mode(): PeerMode {
+    return this.server.mode;
+  }
+
+  /** Switches the fault mode (also reachable over HTTP: POST /control {"mode","delay_ms"}). */
+  setMode(mode: PeerMode, delayMs?: number): void {
+    this.server.mode = mode;
+    if (delayMs !== undefined) this.server.delayMs = delayMs;
+  }
+
+  async stop(): Promise<void> {
+    await this.server.close();
+    await this.engine.dispose();
+  }
+}
+
+export function startLlmServer(options?: LlmServerOptions): Promise<LlmTestServer> {
+  return LlmTestServer.start(options);
+}

@@ -1,0 +1,75 @@
+import { Histogram, type Registry } from 'prom-client';
+import type { Component, ComponentHealth } from '../component.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../ops/logger.js';
+import { type EngineConfig, PiperEngine } from './engine.js';
+
+export interface TtsComponentDeps {
+  config: EngineConfig & Pick<Config, 'TTS_WARMUP'>;
+  logger: Logger;
+  metrics: Registry;
+}
+
+/**
+ * The engine plus its lifecycle: loads (and warms) TTS_VOICE on start, reports ready once the
+ * voice is resident, unloads everything on stop. Registers `tts_synthesis_rtf` (seconds of work
+ * per second of audio, per sentence) and `tts_sentences_total`-style counts through the histogram.
+ */
+export function createTtsComponent({ config, logger, metrics }: TtsComponentDeps): { component: Component; engine: PiperEngine } {
+  const log = logger.child({ component: 'tts' });
+  const rtf = new Histogram({
+    name: 'tts_synthesis_rtf',
+    help: 'Piper synthesis real-time factor per sentence (synthesis seconds / audio seconds; < 1 is faster than real time)',
+    labelNames: ['voice'],
+    buckets: [0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 5],
+    registers: [metrics],
+  });
+  const warnedMissing = new Set<string>();
+  const engine = new PiperEngine(config, {
+    onSentence: ({ voice, audioSeconds, synthesisMs }) => {
+      if (audioSeconds > 0) rtf.observe({ voice }, synthesisMs / 1000 / audioSeconds);
+    },
+    onEvict: (voice) => log.info({ voice }, 'voice unloaded to stay within TTS_MAX_VOICES'),
+    onMissingPhoneme: (voice, symbol) => {
+      const key = `${voice}\u0000${symbol}`;
+      if (warnedMissing.has(key)) return;
+      warnedMissing.add(key);
+      log.warn({ voice, symbol }, 'phoneme missing from the voice id map; skipped');
+    },
+  });
+
+  let state: 'idle' | 'loading' | 'ready' | 'failed' | 'stopped' = 'idle';
+  let failure: string | undefined;
+
+  const component: Component = {
+    name: 'tts',
+    async start() {
+      state = 'loading';
+      const started = performance.now();
+      try {
+        await engine.load(config.TTS_VOICE, config.TTS_WARMUP);
+      } catch (err) {
+        state = 'failed';
+        failure = (err as Error).message;
+        throw err;
+      }
+      state = 'ready';
+      log.info(
+        { voice: config.TTS_VOICE, voicesDir: config.VOICES_DIR, warmup: config.TTS_WARMUP, ms: Math.round(performance.now() - started) },
+        'tts voice loaded',
+      );
+    },
+    async stop() {
+      state = 'stopped';
+      await engine.close();
+    },
+    health(): ComponentHealth {
+      if (state === 'ready') return { ready: true, detail: 'loaded' };
+      return { ready: false, detail: state === 'failed' ? `voice failed to load: ${failure}` : state };
+    },
+    status() {
+      return { state, defaultVoice: config.TTS_VOICE, loadedVoices: engine.loadedVoices(), maxVoices: config.TTS_MAX_VOICES };
+    },
+  };
+  return { component, engine };
+}

@@ -1,0 +1,28 @@
+/**
+ * Piper text-to-speech, in process.
+ *
+ *   const { component, engine } = createTtsComponent({ config, logger, metrics });
+ *   await component.start();                        // loads + warms TTS_VOICE
+ *   for await (const chunk of engine.synthesize(text, { signal, voice, speaker, lengthScale })) {
+ *     chunk.pcm;         // Int16Array, mono, peak-normalised like Piper's reference
+ *     chunk.sampleRate;  // the voice's rate (22050 for medium voices): resample with src/audio
+ *     chunk.text;        // the sentence
+ *   }
+ *
+ * - `PiperEngine` implements `SpeechSynthesizer` (types.ts): one chunk per sentence; the first
+ *   sentence is delivered before the next is synthesized (the next one then runs while the
+ *   consumer handles the current one). Empty/whitespace text yields nothing. Aborting `signal`
+ *   rejects the iteration at once with the signal's reason (a DOMException named AbortError).
+ *   Inference runs on a worker thread per voice, so the event loop stays free.
+ * - Errors for voices: `VoiceNotFoundError` (files missing; the message names
+ *   `npm run voices -- download NAME`), `VoiceLoadError` (corrupt JSON/model), `UnknownSpeakerError`;
+ *   all extend `VoiceError` with `.voice`. `PhonemizerError` when espeak-ng cannot be used.
+ * - `engine.sampleRate(voice?)`, `engine.load(voice?, warmUp?)`, `engine.loadedVoices()`,
+ *   `engine.phonemize(text, voice?)` (model ids per sentence), `engine.close()`.
+ */
+export { PiperEngine, peakNormalize, type EngineConfig, type EngineHooks, type PhonemizedSentence, type SynthesisStats } from './engine.js';
+export { createTtsComponent, type TtsComponentDeps } from './component.js';
+export { VoiceError, VoiceNotFoundError, VoiceLoadError, UnknownSpeakerError } from './errors.js';
+export { PhonemizerError } from './espeak.js';
+export { loadVoice, voicePaths, type PiperVoice } from './voice.js';
+export type { SpeechChunk, SpeechSynthesizer, SynthesisOptions } from './types.js';

@@ -1,0 +1,153 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * onnxruntime-node runs a session synchronously on the calling thread, so inference on the main
+ * thread would freeze every socket for the length of a sentence. Each voice gets one worker
+ * thread holding its session; sentences queue on it in order.
+ *
+ * The worker's code is a plain script (eval) so it runs the same under tsx, node and bundles.
+ */
+
+export interface SessionOptionsForWorker {
+  intraOpNumThreads: number;
+}
+
+export interface WorkerRunRequest {
+  ids: Int32Array;
+  scales: Float32Array;
+  speakerId: number | undefined;
+}
+
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const ort = require(workerData.ortPath);
+let session;
+async function start() {
+  try {
+    session = await ort.InferenceSession.create(workerData.modelPath, {
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      intraOpNumThreads: workerData.intraOpNumThreads,
+      interOpNumThreads: 1,
+      logSeverityLevel: 3,
+    });
+    parentPort.postMessage({ type: 'ready', inputNames: session.inputNames, outputNames: session.outputNames });
+  } catch (err) {
+    parentPort.postMessage({ type: 'failed', message: String(err && err.message || err) });
+  }
+}
+parentPort.on('message', async (msg) => {
+  if (msg.type === 'close') {
+    try { await session?.release(); } catch {}
+    parentPort.close();
+    return;
+  }
+  try {
+    const n = msg.ids.length;
+    const input = new BigInt64Array(n);
+    for (let i = 0; i < n; i++) input[i] = BigInt(msg.ids[i]);
+    const feeds = {
+      input: new ort.Tensor('int64', input, [1, n]),
+      input_lengths: new ort.Tensor('int64', BigInt64Array.of(BigInt(n)), [1]),
+      scales: new ort.Tensor('float32', msg.scales, [3]),
+    };
+    if (msg.speakerId !== undefined) feeds.sid = new ort.Tensor('int64', BigInt64Array.of(BigInt(msg.speakerId)), [1]);
+    const results = await session.run(feeds);
+    const out = results[session.outputNames[0]];
+    if (!out || out.type !== 'float32') throw new Error('the model returned no float32 audio');
+    const audio = out.data;
+    parentPort.postMessage({ type: 'result', id: msg.id, audio }, [audio.buffer]);
+  } catch (err) {
+    parentPort.postMessage({ type: 'error', id: msg.id, message: String(err && err.message || err) });
+  }
+});
+start();
+`;
+
+type Pending = { resolve: (audio: Float32Array) => void; reject: (err: Error) => void };
+
+export class InferenceWorker {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private closed = false;
+  private failure: Error | undefined;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly inputNames: readonly string[],
+    readonly outputNames: readonly string[],
+  ) {
+    worker.on('message', (msg: { type: string; id: number; audio?: Float32Array; message?: string }) => {
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      if (this.pending.size === 0) this.worker.unref();
+      if (msg.type === 'result' && msg.audio) p.resolve(msg.audio);
+      else p.reject(new Error(msg.message ?? 'inference failed'));
+    });
+    const failAll = (err: Error) => {
+      this.failure = err;
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    worker.on('error', failAll);
+    worker.on('exit', () => failAll(new Error('inference worker stopped')));
+    worker.unref(); // an idle voice must not keep the process alive
+  }
+
+  /** Starts a worker and creates the session; rejects with onnxruntime's message if it cannot. */
+  static start(modelPath: string, options: SessionOptionsForWorker): Promise<InferenceWorker> {
+    const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { ortPath, modelPath, intraOpNumThreads: options.intraOpNumThreads },
+    });
+    return new Promise((resolve, reject) => {
+      const onMessage = (msg: { type: string; inputNames?: string[]; outputNames?: string[]; message?: string }) => {
+        worker.off('error', onError);
+        worker.off('message', onMessage);
+        if (msg.type === 'ready') resolve(new InferenceWorker(worker, msg.inputNames ?? [], msg.outputNames ?? []));
+        else {
+          void worker.terminate();
+          reject(new Error(msg.message ?? 'could not create the session'));
+        }
+      };
+      const onError = (err: Error) => {
+        worker.off('message', onMessage);
+        reject(err);
+      };
+      worker.on('message', onMessage);
+      worker.once('error', onError);
+    });
+  }
+
+  run(request: WorkerRunRequest): Promise<Float32Array> {
+    if (this.closed) return Promise.reject(new Error('the voice was unloaded'));
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.ref(); // keep the process alive while a sentence is in flight
+      this.worker.postMessage({ type: 'run', id, ...request });
+    });
+  }
+
+  /** Waits for queued sentences, then frees the session and the thread. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.pending.keys()].map((id) => new Promise<void>((res) => {
+      const p = this.pending.get(id);
+      if (!p) return res();
+      const { resolve, reject } = p;
+      this.pending.set(id, { resolve: (a) => { resolve(a); res(); }, reject: (e) => { reject(e); res(); } });
+    })));
+    this.worker.postMessage({ type: 'close' });
+    const exited = new Promise<void>((res) => this.worker.once('exit', () => res()));
+    const timeout = new Promise<void>((res) => setTimeout(res, 2000).unref());
+    await Promise.race([exited, timeout]);
+    await this.worker.terminate();
+  }
+}
