@@ -182,7 +182,9 @@ async function entry(ctx: JobContext): Promise<void> {
         stage('llm_ttft', metrics.ttftMs);
         break;
       case 'tts_metrics':
-        stage('tts_ttfb', metrics.ttfbMs);
+        // The sentence adapter reports once per reply (streamed) and Piper once per sentence: the
+        // reply's first audio is what the user waits for.
+        if (metrics.streamed) stage('tts_ttfb', metrics.ttfbMs);
         break;
     }
   });

@@ -103,10 +103,13 @@ export class TestParticipant {
     this.room.registerTextStreamHandler('lk.transcription', (reader, info) => {
       void reader.readAll().then((text) => {
         const attributes = reader.info.attributes ?? {};
+        const speaker = info.identity === this.identity ? 'user' : 'agent';
         this.transcripts.push({
-          speaker: info.identity === this.identity ? 'user' : 'agent',
+          speaker,
           text,
-          final: attributes['lk.transcription_final'] === 'true',
+          // The agent streams each segment as deltas and closes the stream when done; user
+          // transcripts come as separate interim and final streams.
+          final: speaker === 'agent' || attributes['lk.transcription_final'] === 'true',
           segmentId: attributes['lk.segment_id'] ?? '',
           at: performance.now(),
         });

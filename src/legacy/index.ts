@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import type { Registry } from 'prom-client';
 import type { Component } from '../component.js';
 import type { Config } from '../config/schema.js';
@@ -58,7 +57,9 @@ export function createLegacyComponent({ config, logger, metrics, tts }: LegacyCo
     maxConnections: config.LEGACY_MAX_CONNECTIONS,
     limits,
     tts,
-    scheduler: new SynthesisScheduler(availableParallelism()),
+    // Piper runs one voice's sentences one at a time (its worker uses every core), so one slot
+    // lets the scheduler, not the engine's FIFO, decide which sentence goes next.
+    scheduler: new SynthesisScheduler(1),
     metrics: legacyMetrics,
     logger,
   });

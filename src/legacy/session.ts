@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from '../ops/logger.js';
-import type { SpeechChunk, SpeechSynthesizer } from '../tts/types.js';
+import type { SpeechChunk, SpeechSynthesizer, SynthesisOptions } from '../tts/types.js';
 import { UtteranceFramer } from './frames.js';
 import type { LegacyMetrics } from './metrics.js';
 import {
@@ -18,6 +18,7 @@ import {
 } from './protocol.js';
 import { TokenBucket } from './rate-limit.js';
 import type { SynthesisScheduler } from './scheduler.js';
+import { splitSentences } from './sentences.js';
 
 /** The part of a `ws` WebSocket a session uses. */
 export interface SessionSocket {
@@ -334,20 +335,15 @@ export class Session {
       ...(utterance.speed ? { lengthScale: 1 / utterance.speed } : {}),
       signal,
     };
-    let iterator: AsyncIterator<SpeechChunk> | undefined;
+    const source = this.sentenceSource(utterance.text, options);
     try {
-      iterator = this.deps.tts.synthesize(utterance.text, options)[Symbol.asyncIterator]();
+      // the next sentence is synthesized while this one is delivered (one ahead, never more)
+      let pending = source.next();
       for (;;) {
-        const release = await this.deps.scheduler.acquire(utterance.firstSentenceSynthesisMs === undefined, signal);
-        let step: IteratorResult<SpeechChunk>;
-        try {
-          step = await iterator.next();
-        } finally {
-          release();
-        }
+        const chunk = await pending;
         if (signal.aborted) return;
-        if (step.done) break;
-        const chunk = step.value;
+        if (!chunk) break;
+        pending = source.next();
         utterance.firstSentenceSynthesisMs ??= chunk.synthesisMs;
         utterance.synthesisMs += chunk.synthesisMs;
         this.deps.metrics.sentenceSynthesized(chunk.synthesisMs, (chunk.pcm.length / chunk.sampleRate) * 1000);
@@ -359,8 +355,52 @@ export class Session {
       if (signal.aborted) return;
       this.failUtterance(utterance, 'SYNTHESIS_FAILED', 'speech synthesis failed for this text', err);
     } finally {
-      if (signal.aborted) void iterator?.return?.().catch(() => undefined);
+      if (signal.aborted || utterance.ended) source.close();
     }
+  }
+
+  /**
+   * The utterance's speech, sentence by sentence. Each sentence takes a scheduler slot only while
+   * it is synthesized; the first one of a text asks for priority, so a new text's first audio
+   * does not wait behind the later sentences of other sessions.
+   */
+  private sentenceSource(text: string, options: SynthesisOptions & { signal: AbortSignal }): { next(): Promise<SpeechChunk | undefined>; close(): void } {
+    const sentences = splitSentences(text);
+    let index = 0;
+    let iterator: AsyncIterator<SpeechChunk> | undefined;
+    let first = true;
+    const pull = async (): Promise<SpeechChunk | undefined> => {
+      for (;;) {
+        if (!iterator) {
+          const sentence = sentences[index++];
+          if (sentence === undefined) return undefined;
+          iterator = this.deps.tts.synthesize(sentence, options)[Symbol.asyncIterator]();
+        }
+        const release = await this.deps.scheduler.acquire(first, options.signal);
+        let step: IteratorResult<SpeechChunk>;
+        try {
+          step = await iterator.next();
+        } finally {
+          release();
+        }
+        if (step.done) {
+          iterator = undefined;
+          continue;
+        }
+        first = false;
+        return step.value;
+      }
+    };
+    return {
+      next() {
+        const result = pull();
+        result.catch(() => undefined); // observed by the caller; an abandoned prefetch must not be unhandled
+        return result;
+      },
+      close() {
+        void iterator?.return?.(undefined).catch(() => undefined);
+      },
+    };
   }
 
   /** Sends frames in order, honouring pause and pacing. False when the utterance was cancelled. */
@@ -368,8 +408,12 @@ export class Session {
     const { signal } = utterance.abort;
     for (let i = 0; i < frames.length; i++) {
       if (i > 0 && i % FRAMES_PER_TURN === 0) await nextTurn();
-      while (this.paused && !signal.aborted) await new Promise<void>((resolve) => this.resumeWaiters.push(resolve));
-      if (this.deps.limits.pacing === 'realtime') await this.waitForFrameSlot(signal);
+      for (;;) {
+        while (this.paused && !signal.aborted && !this.ended) await new Promise<void>((resolve) => this.resumeWaiters.push(resolve));
+        if (this.deps.limits.pacing === 'realtime') await this.waitForFrameSlot(signal);
+        // a PAUSE may have arrived while waiting for the frame's slot
+        if (!this.paused || signal.aborted || this.ended) break;
+      }
       if (signal.aborted || this.ended) return false;
       const frame = frames[i] as Buffer;
       this.sequence++;

@@ -154,7 +154,8 @@ describe('PiperEngine on a tiny model with Piper’s signature', () => {
   it('supports phoneme_type "text" voices (code points, one sentence)', async () => {
     const e = engine({ TTS_VOICE: 'tiny-text' });
     const [s] = await e.phonemize('abc');
-    assert.deepEqual(s!.ids, [1, 0, 3 + 6, 0, 3 + 7, 0, 3 + 8, 0, 2].map((x, i) => (i % 2 === 0 || x === 0 ? x : x)).slice(0, 2).concat(s!.ids.slice(2)));
+    // ^ _ a _ b _ c _ $ with the tiny map (a = 14, b = 15, c = 16)
+    assert.deepEqual(s!.ids, [1, 0, 14, 0, 15, 0, 16, 0, 2]);
     const chunks = await collect(e, 'Plain text voice. Still one chunk.');
     assert.equal(chunks.length, 1);
     assert.equal(chunks[0]!.sampleRate, 22050);
@@ -197,7 +198,6 @@ describe('voice files', () => {
       await assert.rejects(collect(e, 'Hello.', { voice }), (err: Error) => {
         assert.ok(err instanceof VoiceLoadError, `${voice}: ${err.name}`);
         assert.match(err.message, pattern);
-        assert.ok(!err.message.includes(dir), 'message names the file, fine, but test the pattern only');
         return true;
       });
     }

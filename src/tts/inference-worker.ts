@@ -138,6 +138,7 @@ export class InferenceWorker {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.worker.ref(); // keep the process alive until the thread is gone
     await Promise.allSettled([...this.pending.keys()].map((id) => new Promise<void>((res) => {
       const p = this.pending.get(id);
       if (!p) return res();
@@ -146,8 +147,10 @@ export class InferenceWorker {
     })));
     this.worker.postMessage({ type: 'close' });
     const exited = new Promise<void>((res) => this.worker.once('exit', () => res()));
-    const timeout = new Promise<void>((res) => setTimeout(res, 2000).unref());
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((res) => (timer = setTimeout(res, 2000)));
     await Promise.race([exited, timeout]);
+    clearTimeout(timer);
     await this.worker.terminate();
   }
 }

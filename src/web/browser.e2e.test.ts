@@ -52,6 +52,12 @@ async function questionWav(dir: string): Promise<string> {
   return path;
 }
 
+/** The service is started like an operator would, so node:test's own child-process marker is not passed on. */
+function withoutTestRunnerContext(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { NODE_TEST_CONTEXT: _ignored, ...rest } = env;
+  return rest;
+}
+
 function requirePeer(path: string, what: string, part: string): void {
   if (!existsSync(path)) throw new Error(`${what} is missing: run \`bash scripts/setup/${part}.sh\``);
 }
@@ -81,7 +87,7 @@ describe('web page in Chromium against the full agent bench', { timeout: 420_000
       cwd: PROJECT_ROOT,
       keepLines: 200,
       env: {
-        ...process.env,
+        ...withoutTestRunnerContext(process.env),
         ...benchEnv(bench, {
           ORCHESTRATOR_MODE: 'agent',
           LOG_LEVEL: 'info',
@@ -119,10 +125,13 @@ describe('web page in Chromium against the full agent bench', { timeout: 420_000
         banner: document.getElementById('banner')?.hidden ? '' : document.getElementById('banner-text')?.textContent,
         transcript: Array.from(document.querySelectorAll('#transcript li.msg')).map((li) => `${(li as HTMLElement).dataset['speaker']}: ${li.textContent}`),
       }))
-      .then((state) => `page: ${JSON.stringify(state)}\npage errors: ${pageErrors.join(' | ')}\n--- service output ---\n${service?.output() ?? ''}`);
+      .then(
+        (state) =>
+          `page: ${JSON.stringify(state)}\npage errors: ${pageErrors.join(' | ')}\n--- service output ---\n${service?.output() ?? ''}\n--- livekit-server output ---\n${bench?.livekit.output() ?? ''}`,
+      );
   }
 
-  test('a spoken question reaches the agent, and its answer appears in the transcript and plays', async () => {
+  test('a spoken question reaches the agent, its answer appears in the transcript and plays, and typed chat is answered', async () => {
     assert.ok(context);
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -172,12 +181,27 @@ describe('web page in Chromium against the full agent bench', { timeout: 420_000
         answer: Array.from(document.querySelectorAll<HTMLElement>('#transcript li.msg.agent .text')).map((e) => e.textContent).pop(),
       };
     });
+    assert.ok(playback.playing >= 1, `an <audio> element plays the agent's live track: ${JSON.stringify(playback)}\n${await diagnostics(page)}`);
+    assert.ok(playback.agentPeak > 0.4, `the agent's audio reaches WebAudio at a speech level (above -36 dBFS): ${JSON.stringify(playback)}`);
+
+    // The text box: a typed message goes out on lk.chat and the agent answers it too.
+    await page.locator('#chat-input').fill('Please tell me a fun fact about cats.');
+    await page.keyboard.press('Enter');
+    await step('a typed chat message is answered by the agent', () =>
+      page.waitForFunction(
+        () => {
+          const items = Array.from(document.querySelectorAll<HTMLElement>('#transcript li.msg'));
+          const typed = items.findIndex((li) => li.dataset['speaker'] === 'user' && /fun fact about cats/.test(li.textContent ?? ''));
+          return typed >= 0 && items.slice(typed + 1).some((li) => li.dataset['speaker'] === 'agent' && li.dataset['final'] === 'true' && (li.querySelector('.text')?.textContent ?? '').trim().length > 2);
+        },
+        undefined,
+        { timeout: 120_000, polling: 250 },
+      ),
+    );
     await page.screenshot({ path: join(ARTIFACTS, 'web-e2e-desktop.png'), fullPage: true });
     await page.setViewportSize({ width: 390, height: 844 });
     await page.screenshot({ path: join(ARTIFACTS, 'web-e2e-phone.png'), fullPage: true });
 
-    assert.ok(playback.playing >= 1, `an <audio> element plays the agent's live track: ${JSON.stringify(playback)}\n${await diagnostics(page)}`);
-    assert.ok(playback.agentPeak > 0.4, `the agent's audio reaches WebAudio at a speech level (above -36 dBFS): ${JSON.stringify(playback)}`);
     assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
 
     await page.getByRole('button', { name: 'Disconnect' }).click();
