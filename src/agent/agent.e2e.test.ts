@@ -4,7 +4,7 @@
  * a @livekit/rtc-node participant that really speaks (flite) and listens.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { dispose } from '@livekit/rtc-node';
 import { createMetricsRegistry } from '../ops/metrics.js';
 import { encodeWav } from '../testing/wav.js';
@@ -57,6 +57,11 @@ describe('agent mode against a real LiveKit server, Whisper STT, SmolLM2 LLM and
     registry = createMetricsRegistry('agent');
     agent = createAgentComponent({ config, logger: captured.logger, metrics: registry });
     await agent.start();
+  });
+
+  // Every open room keeps a job process running VAD on the participant's audio: close them as we go.
+  afterEach(async () => {
+    for (const p of participants.splice(0)) await p.leave();
   });
 
   after(async () => {

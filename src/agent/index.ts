@@ -106,6 +106,10 @@ class LiveKitAgentComponent implements AgentComponent {
         // Never give up reconnecting: a LiveKit server restart must not end the worker.
         maxRetry: Number.MAX_SAFE_INTEGER,
         logLevel: frameworkLogLevel(this.config.LOG_LEVEL),
+        // The default load is the machine's CPU use: on a busy host it reaches 1, and LiveKit then
+        // sends no job at all ("no servers available"). Load here is the share of session slots in use.
+        loadFunc: async () => Math.min(1, this.activeSessions() / this.config.AGENT_MAX_SESSIONS),
+        loadThreshold: 1,
         requestFunc: async (request) => {
           await request.accept();
           this.metrics.sessionsTotal.inc();

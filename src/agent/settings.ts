@@ -17,6 +17,7 @@ export type AgentConfig = Pick<
   | 'AGENT_GREETING'
   | 'AGENT_PROVIDER_TIMEOUT_MS'
   | 'AGENT_IDLE_PROCESSES'
+  | 'AGENT_MAX_SESSIONS'
   | 'OPENAI_API_KEY'
   | 'LLM_MODEL'
   | 'LLM_BASE_URL'

@@ -68,6 +68,7 @@ export const VARIABLES = {
   STT_BASE_URL: { schema: optional(url(['http', 'https'])), doc: 'OpenAI-compatible transcription server; unset = OpenAI.' },
   STT_LANGUAGE: { schema: text(), default: 'en', doc: 'Language hint for speech-to-text.' },
   AGENT_PROVIDER_TIMEOUT_MS: { schema: int(500, 120_000), default: '8000', doc: 'Longest the agent waits for a speech-to-text result or for the next LLM token before apologising to the user.' },
+  AGENT_MAX_SESSIONS: { schema: int(1, 1000), default: '8', doc: 'Conversations one worker takes at once; its reported load is sessions / this, so LiveKit sends further rooms to other workers.' },
   AGENT_IDLE_PROCESSES: { schema: int(1, 16), default: '1', doc: 'Job processes kept started and warmed (VAD + Piper voice loaded) so a new room is answered at once.' },
 
   // --- web client

@@ -103,6 +103,20 @@ describe('documented protocol', () => {
     client.close();
   });
 
+  test("a new text's first sentence is synthesized before the rest of another session's long text", async () => {
+    const [a, b] = await Promise.all([LegacyClient.connect(server.url), LegacyClient.connect(server.url)]);
+    a.say(LONG_TEXT);
+    await eventually(() => a.frames.length > 0, 15_000, 'first frame of a');
+    b.say('Me first.');
+    const bEnd = await b.waitFor((m) => m.type === 'session_end', 30_000);
+    assert.equal(bEnd['reason'], 'completed');
+    assert.equal(a.messages.some((m) => m.type === 'session_end'), false, 'b waited for all of a');
+    await a.waitFor((m) => m.type === 'session_end', 60_000);
+    assertGapFree(a.frames);
+    a.close();
+    b.close();
+  });
+
   test('the first frame leaves once the first sentence is synthesized, long before the whole text is', async () => {
     const client = await LegacyClient.connect(server.url);
     client.send({ type: 'configure', utterance_events: true });

@@ -347,7 +347,11 @@ export class Session {
         utterance.firstSentenceSynthesisMs ??= chunk.synthesisMs;
         utterance.synthesisMs += chunk.synthesisMs;
         this.deps.metrics.sentenceSynthesized(chunk.synthesisMs, (chunk.pcm.length / chunk.sampleRate) * 1000);
-        if (!(await this.deliver(utterance, framer.push(chunk.pcm)))) return;
+        // resample and send in short slices: the first frame leaves without waiting for the whole sentence
+        const slice = Math.max(1, Math.round(chunk.sampleRate / 10));
+        for (let offset = 0; offset < chunk.pcm.length; offset += slice) {
+          if (!(await this.deliver(utterance, framer.push(chunk.pcm.subarray(offset, offset + slice))))) return;
+        }
       }
       if (!(await this.deliver(utterance, framer.flush()))) return;
       this.finishUtterance(utterance, 'completed');
@@ -496,9 +500,9 @@ export class Session {
   /** Server-initiated end of the whole session: cancel work, optional error, session_end, close. */
   private end(reason: EndReason, code?: ErrorCode, message?: string, closeCode = 1000): void {
     if (this.ended) return;
-    const current = this.current;
-    // queued texts are dropped silently: one session_end tells the client the session is over
-    this.queue.splice(0);
+    const current = this.current && !this.current.ended ? this.current : undefined;
+    // queued texts end without their own session_end: one session_end tells the client the session is over
+    for (const queued of this.queue.splice(0)) this.finishUtterance(queued, reason, false);
     if (current) this.finishUtterance(current, reason, false);
     if (current && this.extensions.utteranceEvents) {
       this.send({ type: 'utterance_end', utterance_id: current.id, reason, frames: current.frames });
@@ -547,9 +551,7 @@ export class Session {
     this.ended = true;
     this.deps.metrics.error('SLOW_CONSUMER');
     this.log.warn({ buffered: this.deps.socket.bufferedAmount, limit: this.deps.limits.sendBufferBytes }, 'client stopped reading: ending session');
-    const current = this.current;
-    this.queue.splice(0);
-    if (current) this.finishUtterance(current, 'slow_consumer', false);
+    for (const utterance of [...(this.current ? [this.current] : []), ...this.queue.splice(0)]) this.finishUtterance(utterance, 'slow_consumer', false);
     this.wakeResumeWaiters();
     // Nothing more can be queued for this client; it is cut off so its buffer is freed now.
     this.deps.socket.terminate();

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { initializeLogger, llm as agentsLlm } from '@livekit/agents';
+import * as openaiPlugin from '@livekit/agents-plugin-openai';
 import { AudioFrame, AudioSource, LocalAudioTrack, Room, TrackPublishOptions, TrackSource, dispose } from '@livekit/rtc-node';
 import { AccessToken, RoomServiceClient } from 'livekit-server-sdk';
 import OpenAI, { toFile } from 'openai';
@@ -277,5 +279,35 @@ describe('startTestBench', () => {
     }
     assert.equal(bench.livekit?.running, false);
     assert.equal(bench.stt?.running, false);
+  });
+});
+
+describe('the peers through the LiveKit agents OpenAI plugin (what the agent uses)', () => {
+  it('plugin LLM streams an answer with usage and plugin STT transcribes 48 kHz frames', async () => {
+    initializeLogger({ pretty: false, level: 'warn' });
+    const bench = await startTestBench({ livekit: false });
+    try {
+      const model = new openaiPlugin.LLM({ model: bench.env['LLM_MODEL']!, baseURL: bench.env['LLM_BASE_URL']!, apiKey: 'k', maxCompletionTokens: 30 });
+      const chatCtx = agentsLlm.ChatContext.empty();
+      chatCtx.addMessage({ role: 'system', content: 'Answer in one short sentence.' });
+      chatCtx.addMessage({ role: 'user', content: 'What is the capital of France?' });
+      let text = '';
+      let completionTokens = 0;
+      for await (const chunk of model.chat({ chatCtx })) {
+        text += chunk.delta?.content ?? '';
+        completionTokens = chunk.usage?.completionTokens ?? completionTokens;
+      }
+      assert.match(text, /paris/i);
+      assert.ok(completionTokens > 0 && completionTokens <= 30);
+
+      const sentence = 'Please turn on the kitchen lights.';
+      const speech = await speak(sentence, { sampleRate: 48_000, padMs: 200 });
+      const stt = new openaiPlugin.STT({ model: bench.env['STT_MODEL']!, baseURL: bench.env['STT_BASE_URL']!, apiKey: 'k', language: 'en' });
+      const event = await stt.recognize([new AudioFrame(speech.pcm, speech.sampleRate, 1, speech.pcm.length)]);
+      const heard = event.alternatives?.[0]?.text ?? '';
+      assert.ok(wordAccuracy(sentence, heard) >= 0.8, `heard "${heard}"`);
+    } finally {
+      await bench.stop();
+    }
   });
 });

@@ -11,11 +11,14 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { PROJECT_ROOT } from '../config/load.js';
-import { benchEnv, startBench, TEST_VOICE, type Bench } from '../agent/e2e-bench.js';
+import { benchEnv, TEST_VOICE, type Bench } from '../agent/e2e-bench.js';
 import { peerCacheDir } from '../testing/cache.js';
 import { httpOk, PeerProcess, waitUntilReady } from '../testing/child-process.js';
+import { startLiveKitServer } from '../testing/livekit-server.js';
+import { startLlmServer } from '../testing/llm-server.js';
 import { freeTcpPort } from '../testing/ports.js';
 import { speak, speechToWav } from '../testing/speech.js';
+import { startSttServer } from '../testing/stt-server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const QUESTION = 'What is the capital of France?';
@@ -58,6 +61,30 @@ function withoutTestRunnerContext(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return rest;
 }
 
+/** The agent bench (as in src/agent/e2e-bench.ts), with the LiveKit server logging at info so a lost dispatch shows in the failure. */
+async function startWebBench(): Promise<Bench> {
+  const started = await Promise.allSettled([
+    startLiveKitServer({ logLevel: 'info' }),
+    startSttServer(),
+    startLlmServer({ engine: 'smollm2', defaultMaxTokens: 40 }),
+  ] as const);
+  const [lk, sttResult, llmResult] = started;
+  if (lk.status === 'rejected' || sttResult.status === 'rejected' || llmResult.status === 'rejected') {
+    await Promise.allSettled(started.map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)));
+    const reasons = started.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason));
+    throw new Error(`the test bench did not start:\n${reasons.join('\n')}`);
+  }
+  const [livekit, stt, llm] = [lk.value, sttResult.value, llmResult.value];
+  return {
+    livekit,
+    stt,
+    llm,
+    async stop() {
+      await Promise.allSettled([livekit.stop(), stt.stop(), llm.stop()]);
+    },
+  };
+}
+
 function requirePeer(path: string, what: string, part: string): void {
   if (!existsSync(path)) throw new Error(`${what} is missing: run \`bash scripts/setup/${part}.sh\``);
 }
@@ -76,7 +103,7 @@ describe('web page in Chromium against the full agent bench', { timeout: 420_000
     workDir = await mkdtemp(join(tmpdir(), 'vo-web-e2e-'));
     const wavPath = await questionWav(workDir);
 
-    bench = await startBench();
+    bench = await startWebBench();
     const [webPort, healthPort] = [await freeTcpPort(), await freeTcpPort()];
     webUrl = `http://127.0.0.1:${webPort}/`;
     // The real service, started the way an operator starts it.
@@ -91,6 +118,8 @@ describe('web page in Chromium against the full agent bench', { timeout: 420_000
         ...benchEnv(bench, {
           ORCHESTRATOR_MODE: 'agent',
           LOG_LEVEL: 'info',
+          // Generous: this machine may be shared with other suites; a slow turn is retried by the looping question.
+          AGENT_PROVIDER_TIMEOUT_MS: '15000',
           HEALTH_HOST: '127.0.0.1',
           HEALTH_PORT: String(healthPort),
           WEB_HOST: '127.0.0.1',
@@ -127,7 +156,7 @@ describe('web page in Chromium against the full agent bench', { timeout: 420_000
       }))
       .then(
         (state) =>
-          `page: ${JSON.stringify(state)}\npage errors: ${pageErrors.join(' | ')}\n--- service output ---\n${service?.output() ?? ''}\n--- livekit-server output ---\n${bench?.livekit.output() ?? ''}`,
+          `page: ${JSON.stringify(state)}\npage errors: ${pageErrors.join(' | ')}\n--- service output ---\n${service?.output() ?? ''}\n--- livekit-server output (agent lines) ---\n${(bench?.livekit.output() ?? '').split('\n').filter((l) => /agent|dispatch|job|worker/i.test(l)).join('\n')}`,
       );
   }
 

@@ -1,0 +1,27 @@
+import { spawn } from 'node:child_process';
+import { dispose, Room } from '@livekit/rtc-node';
+import { startLiveKitServer } from './src/testing/livekit-server.js';
+import { freeTcpPort } from './src/testing/ports.js';
+const lk = await startLiveKitServer({ logLevel: 'debug' });
+const [webPort, healthPort] = [await freeTcpPort(), await freeTcpPort()];
+const env = { ...process.env, ORCHESTRATOR_MODE: 'agent', LIVEKIT_URL: lk.url, LIVEKIT_API_KEY: lk.apiKey, LIVEKIT_API_SECRET: lk.apiSecret, AGENT_NAME: 'probe-agent', HEALTH_HOST: '127.0.0.1', HEALTH_PORT: String(healthPort), WEB_PORT: String(webPort), WEB_HOST: '127.0.0.1', AGENT_HEALTH_PORT: '0', VOICES_DIR: process.env.HOME + '/.cache/voice-orchestrator/voices', TTS_VOICE: 'en_US-joe-medium', OPENAI_API_KEY: 'x', STT_BASE_URL: 'http://127.0.0.1:9/v1', LLM_BASE_URL: 'http://127.0.0.1:9/v1' };
+const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: '/work/main', env, stdio: ['ignore', 'pipe', 'pipe'] });
+let out = '';
+child.stdout.on('data', (d) => (out += d)); child.stderr.on('data', (d) => (out += d));
+for (let i = 0; i < 120; i++) { try { if ((await fetch(`http://127.0.0.1:${healthPort}/ready`)).ok) break; } catch {} await new Promise((r) => setTimeout(r, 500)); }
+console.log('ready');
+const details = await (await fetch(`http://127.0.0.1:${webPort}/api/token`, { method: 'POST' })).json();
+const room = new Room();
+await room.connect(details.serverUrl, details.participantToken, { autoSubscribe: true, dynacast: false });
+const t0 = Date.now();
+while (Date.now() - t0 < 40000 && ![...room.remoteParticipants.values()].length) await new Promise((r) => setTimeout(r, 250));
+console.log('agent joined:', [...room.remoteParticipants.values()].map((p) => p.identity), 'after', Date.now() - t0, 'ms');
+await room.disconnect();
+child.kill('SIGTERM');
+await new Promise((r) => child.once('exit', r));
+const lkout = lk.output();
+await lk.stop(); await dispose();
+const msgs = [...out.matchAll(/"msg":"([^"]*)"/g)].map((m) => m[1]);
+console.log('service msgs:', [...new Set(msgs)].join(' | '));
+console.log('--- livekit (agent-related) ---');
+console.log(lkout.split('\n').filter((l) => /agent|dispatch|job|worker/i.test(l)).slice(-30).join('\n').slice(0, 6000));
