@@ -8,7 +8,8 @@
  * server overhead (first-audio latency minus the engine's own first-sentence synthesis time, which
  * the server reports in `utterance_end`), frames per second, sequence gaps, server CPU and RSS.
  *
- * Options (environment): BENCH_LEGACY_SECONDS=25,25,30 (run length per step),
+ * Options (environment): BENCH_LEGACY_SECONDS=20,25,0 (run length per step; 0 = each session
+ * speaks one text, which keeps the overloaded 50-session step short),
  * BENCH_LEGACY_SESSIONS=1,10,50, VO_TEST_VOICES_DIR (voice folder).
  */
 import { readFileSync } from 'node:fs';
@@ -43,7 +44,9 @@ interface StepResult {
 
 const env = process.env;
 const sessionCounts = (env['BENCH_LEGACY_SESSIONS'] ?? '1,10,50').split(',').map(Number);
-const seconds = (env['BENCH_LEGACY_SECONDS'] ?? '25,25,30').split(',').map(Number);
+const seconds = (env['BENCH_LEGACY_SECONDS'] ?? '20,25,0').split(',').map(Number);
+/** Texts per session: unlimited within the run time, except the 50-session step, where each session speaks once. */
+const textsPerSession = (sessions: number, runSeconds: number) => (runSeconds > 0 ? Infinity : sessions >= 50 ? 1 : 3);
 
 function cpuTicks(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -58,7 +61,7 @@ function rssMb(pid: number): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function runSession(url: string, index: number, deadline: number, startDelayMs: number, result: StepResult): Promise<void> {
+async function runSession(url: string, index: number, deadline: number, maxTexts: number, startDelayMs: number, result: StepResult): Promise<void> {
   await sleep(startDelayMs);
   const client = await LegacyClient.connect(url, { timeoutMs: 30_000 });
   client.retainFrames = false;
@@ -70,8 +73,9 @@ async function runSession(url: string, index: number, deadline: number, startDel
   });
   client.send({ type: 'configure', utterance_events: true });
   let n = index;
+  let sent = 0;
   try {
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline && sent++ < maxTexts) {
       const from = client.messages.length;
       const id = `b${index}-${n}`;
       let firstFrameAt: number | undefined;
@@ -79,7 +83,7 @@ async function runSession(url: string, index: number, deadline: number, startDel
       client.on('frame', onFrame);
       const sentAt = performance.now();
       client.say(TEXTS[n++ % TEXTS.length]!, { utterance_id: id });
-      const end = await client.waitFor((m) => m.type === 'utterance_end' && m['utterance_id'] === id, 120_000, from);
+      const end = await client.waitFor((m) => m.type === 'utterance_end' && m['utterance_id'] === id, 150_000, from);
       client.off('frame', onFrame);
       if (end['reason'] !== 'completed' || firstFrameAt === undefined) {
         result.failedUtterances++;
@@ -99,7 +103,7 @@ async function runSession(url: string, index: number, deadline: number, startDel
   }
 }
 
-async function runStep(url: string, pid: number, sessions: number, runSeconds: number): Promise<StepResult> {
+async function runStep(url: string, pid: number, sessions: number, runSeconds: number, maxTexts: number): Promise<StepResult> {
   const result: StepResult = { sessions, samples: [], frames: 0, seconds: 0, gaps: 0, failedUtterances: 0, cpuPercent: 0, rssMaxMb: 0 };
   const ticksPerSecond = 100;
   const cpuStart = cpuTicks(pid);
@@ -109,7 +113,7 @@ async function runStep(url: string, pid: number, sessions: number, runSeconds: n
   const deadline = Date.now() + runSeconds * 1000;
   // arrivals spread over the first two seconds, as independent clients would come
   const spread = sessions === 1 ? 0 : 2000;
-  await Promise.all(Array.from({ length: sessions }, (_, i) => runSession(url, i, deadline, (spread * i) / sessions, result)));
+  await Promise.all(Array.from({ length: sessions }, (_, i) => runSession(url, i, deadline, maxTexts, (spread * i) / sessions, result)));
   clearInterval(sampler);
   result.seconds = (performance.now() - started) / 1000;
   result.cpuPercent = ((cpuTicks(pid) - cpuStart) / ticksPerSecond / result.seconds) * 100;
@@ -140,9 +144,10 @@ async function main(): Promise<void> {
 
     const results: StepResult[] = [];
     for (const [i, sessions] of sessionCounts.entries()) {
-      const runSeconds = seconds[i] ?? seconds.at(-1) ?? 30;
-      process.stdout.write(`running ${sessions} session(s) for ${runSeconds} s...\n`);
-      results.push(await runStep(server.url, pid, sessions, runSeconds));
+      const runSeconds = seconds[i] ?? seconds.at(-1) ?? 20;
+      const maxTexts = textsPerSession(sessions, runSeconds);
+      process.stdout.write(`running ${sessions} session(s) ${runSeconds > 0 ? `for ${runSeconds} s` : `, ${maxTexts} text(s) each`}...\n`);
+      results.push(await runStep(server.url, pid, sessions, runSeconds > 0 ? runSeconds : 600, maxTexts));
     }
 
     const header = `${'sessions'.padStart(8)} ${'texts'.padStart(6)} | ${'first audio ms p50/p95/p99'.padStart(26)} | ${'overhead ms p50/p95/p99'.padStart(23)} | ${'in-server ms p50/p95'.padStart(20)} | ${'engine 1st ms p50'.padStart(17)} | ${'frames/s'.padStart(8)} | ${'gaps'.padStart(4)} | ${'fail'.padStart(4)} | ${'CPU %'.padStart(6)} | ${'RSS MB'.padStart(7)}`;

@@ -42,7 +42,9 @@ describe('agent mode against a real LiveKit server, Whisper STT, SmolLM2 LLM and
   const joinAndHearGreeting = async () => {
     const participant = await join();
     const joined = performance.now();
-    await participant.waitForAgent(JOIN_MS);
+    await participant.waitForAgent(JOIN_MS).catch((err: Error) => {
+      throw new Error(`${err.message}; agent status ${JSON.stringify(agent.status?.())}\n--- LiveKit server ---\n${bench.livekit.output()}`);
+    });
     const greeting = await participant.transcriptAfter('agent', joined, JOIN_MS);
     const first = await participant.firstSoundAfter(joined, JOIN_MS);
     await participant.soundEnd(first, 1200, TURN_MS);

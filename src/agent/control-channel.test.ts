@@ -20,12 +20,12 @@ describe('agent control socket', () => {
       await new Promise((r) => raw.once('connect', r));
       raw.write('not json\n{"type":"stage","room":"r","stage":"nope","ms":1}\n');
       client.send({ type: 'stage', room: 'r1', stage: 'llm_ttft', ms: 321 });
-      client.send({ type: 'provider_error', room: 'r1', provider: 'stt', host: '127.0.0.1:9', kind: 'timeout' });
+      client.send({ type: 'provider_error', room: 'r1', provider: 'stt', host: '127.0.0.1:9', kind: 'timeout', model: 'm', cause: 'slow' });
       const deadline = Date.now() + 3000;
       while (events.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       assert.deepEqual(events, [
         { type: 'stage', room: 'r1', stage: 'llm_ttft', ms: 321 },
-        { type: 'provider_error', room: 'r1', provider: 'stt', host: '127.0.0.1:9', kind: 'timeout' },
+        { type: 'provider_error', room: 'r1', provider: 'stt', host: '127.0.0.1:9', kind: 'timeout', model: 'm', cause: 'slow' },
       ]);
       raw.destroy();
       client.close();

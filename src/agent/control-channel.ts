@@ -37,6 +37,8 @@ const jobEvent = z.discriminatedUnion('type', [
     provider: z.enum(['stt', 'llm', 'tts']),
     host: z.string().max(256),
     kind: z.enum(['timeout', 'error', 'garbage', 'empty']),
+    model: z.string().max(256),
+    cause: z.string().max(2000),
   }),
   z.object({ type: z.literal('agent_speaking'), room: z.string().max(256) }),
 ]);

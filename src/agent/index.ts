@@ -65,6 +65,9 @@ class LiveKitAgentComponent implements AgentComponent {
   private sessionsTotal = 0;
   private stopping = false;
   private lastProblem = 'not started';
+  private lastRegisteredAt = 0;
+  private failedProbes = 0;
+  private probing = false;
   private poller: NodeJS.Timeout | undefined;
 
   constructor(options: AgentComponentOptions) {
@@ -77,6 +80,10 @@ class LiveKitAgentComponent implements AgentComponent {
     });
     this.control.on('event', (event) => {
       this.metrics.record(event);
+      if (event.type === 'provider_error') {
+        const { type: _type, ...fields } = event;
+        this.logger.error(fields, `${event.provider === 'stt' ? 'speech-to-text' : 'language model'} failed (${event.kind}) at ${event.host}: ${event.cause}; the user heard an apology`);
+      }
       this.events.emit('event', event);
     });
   }
@@ -122,6 +129,7 @@ class LiveKitAgentComponent implements AgentComponent {
     const firstRegistration = new Promise<void>((resolve) => {
       worker.event.on('worker_registered', (workerId: string) => {
         this.registered = true;
+        this.lastRegisteredAt = performance.now();
         this.everRegistered = true;
         this.registrations += 1;
         this.lastProblem = '';
@@ -135,7 +143,13 @@ class LiveKitAgentComponent implements AgentComponent {
       this.lastProblem = `worker stopped: ${(err as Error).message}`;
       this.logger.error({ err }, 'agent worker stopped unexpectedly');
     });
-    this.poller = setInterval(() => void this.pollHealth(), HEALTH_POLL_MS);
+    this.poller = setInterval(() => {
+      if (this.probing) return;
+      this.probing = true;
+      void this.pollHealth().finally(() => {
+        this.probing = false;
+      });
+    }, HEALTH_POLL_MS);
     this.poller.unref();
 
     const waited = await Promise.race([
@@ -193,8 +207,22 @@ class LiveKitAgentComponent implements AgentComponent {
   /** The framework says nothing when its connection drops; its own health endpoint does. */
   private async pollHealth(): Promise<void> {
     if (this.stopping || !this.everRegistered || this.workerHealthPort === undefined) return;
+    const probedAt = performance.now();
     const healthy = await probeWorkerHealth(this.workerHealthPort);
-    if (!healthy && this.registered) {
+    if (healthy) {
+      this.failedProbes = 0;
+      // The endpoint is healthy only with an open, registered connection: recovers from a probe
+      // that merely timed out on a busy host.
+      if (!this.registered) {
+        this.registered = true;
+        this.lastProblem = '';
+      }
+      return;
+    }
+    this.failedProbes += 1;
+    // A registration that happened while the probe was in flight is newer news than the probe;
+    // one slow probe on a loaded host is not a lost connection.
+    if (this.failedProbes >= 2 && this.registered && this.lastRegisteredAt < probedAt) {
       this.registered = false;
       this.lastProblem = 'connection to the LiveKit server lost; reconnecting';
       this.logger.warn({ url: this.config.LIVEKIT_URL }, 'agent worker lost its LiveKit connection; reconnecting');

@@ -105,6 +105,12 @@ async function entry(ctx: JobContext): Promise<void> {
   const roomName = ctx.job.room?.name ?? 'unknown';
   const logger = prewarmed.logger.child({ room: roomName, job: ctx.job.id });
   const report = (event: JobEvent) => control?.send(event);
+  type Failure = Omit<Extract<JobEvent, { type: 'provider_error' }>, 'type' | 'room'>;
+  /** The main process logs it (one place for operators); logged here only when there is no main process. */
+  const reportFailure = (failure: Failure) => {
+    if (control) report({ type: 'provider_error', room: roomName, ...failure });
+    else logger.error(failure, `${failure.provider} provider failed (${failure.kind}): ${failure.cause}`);
+  };
 
   await ctx.connect();
   const participant = await ctx.waitForParticipant();
@@ -140,11 +146,7 @@ async function entry(ctx: JobContext): Promise<void> {
         provider: sttConfig.provider,
         timeoutMs: config.AGENT_PROVIDER_TIMEOUT_MS,
         onFailure: (failure) => {
-          logger.error(
-            { provider: 'stt', host: failure.provider, model: sttConfig.model, kind: failure.kind, cause: failure.cause },
-            `speech-to-text failed (${failure.kind}): ${failure.cause}`,
-          );
-          report({ type: 'provider_error', room: roomName, provider: 'stt', host: failure.provider, kind: failure.kind });
+          reportFailure({ provider: 'stt', host: failure.provider, model: sttConfig.model, kind: failure.kind, cause: failure.cause });
           apologise(STT_APOLOGY);
         },
       })
@@ -208,9 +210,7 @@ async function entry(ctx: JobContext): Promise<void> {
       return cause;
     },
     onFailure: (kind, cause) => {
-      const host = llmConfig?.provider ?? 'none';
-      logger.error({ provider: 'llm', host, model: llmConfig?.model, kind, cause }, `language model failed (${kind}): ${cause}`);
-      report({ type: 'provider_error', room: roomName, provider: 'llm', host, kind });
+      reportFailure({ provider: 'llm', host: llmConfig?.provider ?? 'none', model: llmConfig?.model ?? 'none', kind, cause: cause.slice(0, 2000) });
     },
   });
 

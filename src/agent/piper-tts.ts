@@ -84,14 +84,20 @@ export class PiperChunkedStream extends tts.ChunkedStream {
       const push = (frame: AudioFrame, final: boolean) => {
         if (!this.queue.closed) this.queue.put({ requestId, segmentId: requestId, frame, final });
       };
-      for await (const chunk of this.#tts.engine.synthesize(this.inputText, { voice: this.#tts.voice, signal })) {
-        if (signal.aborted) break;
-        const samples = Math.max(1, Math.round((chunk.sampleRate * FRAME_MS) / 1000));
-        for (let offset = 0; offset < chunk.pcm.length; offset += samples) {
-          const data = chunk.pcm.slice(offset, offset + samples);
-          if (pending) push(pending, false);
-          pending = new AudioFrame(data, chunk.sampleRate, 1, data.length);
+      try {
+        for await (const chunk of this.#tts.engine.synthesize(this.inputText, { voice: this.#tts.voice, signal })) {
+          if (signal.aborted) break;
+          const samples = Math.max(1, Math.round((chunk.sampleRate * FRAME_MS) / 1000));
+          for (let offset = 0; offset < chunk.pcm.length; offset += samples) {
+            const data = chunk.pcm.slice(offset, offset + samples);
+            if (pending) push(pending, false);
+            pending = new AudioFrame(data, chunk.sampleRate, 1, data.length);
+          }
         }
+      } catch (err) {
+        // An interruption aborts the engine mid-sentence: that is the expected end, not a TTS failure.
+        if (signal.aborted) return;
+        throw err;
       }
       if (pending && !signal.aborted) push(pending, true);
     });

@@ -6,7 +6,9 @@ import { describe, it } from 'node:test';
 import { loadConfig } from '../config/load.js';
 import { llmSettings, providerWarnings, resolveInstructions, sttSettings, voiceFromMetadata } from './settings.js';
 
-const configWith = (env: Record<string, string>) => loadConfig({ env }).config;
+// An empty folder: a developer's own .env must not leak into these cases.
+const emptyDir = mkdtempSync(join(tmpdir(), 'vo-settings-'));
+const configWith = (env: Record<string, string>) => loadConfig({ env, dir: emptyDir }).config;
 
 describe('agent settings', () => {
   it('has no LLM and warns naming OPENAI_API_KEY and LLM_BASE_URL when neither is set', () => {

@@ -58,7 +58,7 @@ export class TestParticipant {
   readonly heard: HeardFrame[] = [];
   readonly agentStates: Array<{ state: string; at: number }> = [];
   agentIdentity: string | undefined;
-  private readonly pending: Int16Array[] = [];
+  private readonly pending: Array<{ pcm: Int16Array; loud: boolean }> = [];
   private pumping = true;
   private pump: Promise<void> | undefined;
   private lastSpeechFrameAt = 0;
@@ -132,10 +132,12 @@ export class TestParticipant {
     const silence = new Int16Array(FRAME);
     while (this.pumping) {
       const speech = this.pending.shift();
-      await this.source.captureFrame(new AudioFrame(speech ?? silence, RATE, 1, FRAME));
+      await this.source.captureFrame(new AudioFrame(speech?.pcm ?? silence, RATE, 1, FRAME));
       if (speech) {
-        if (this.firstSpeechFrameAt === 0) this.firstSpeechFrameAt = performance.now() + this.source.queuedDuration;
-        this.lastSpeechFrameAt = performance.now() + this.source.queuedDuration;
+        // Times of audible speech only: the synthesizer's leading and trailing silence is not talking.
+        const playsAt = performance.now() + this.source.queuedDuration;
+        if (speech.loud && this.firstSpeechFrameAt === 0) this.firstSpeechFrameAt = playsAt;
+        if (speech.loud) this.lastSpeechFrameAt = playsAt + FRAME_MS;
         if (this.pending.length === 0) this.speechDrained?.();
       }
     }
@@ -153,7 +155,7 @@ export class TestParticipant {
     for (let at = 0; at < pcm48k.length; at += FRAME) {
       const frame = new Int16Array(FRAME);
       frame.set(pcm48k.subarray(at, Math.min(pcm48k.length, at + FRAME)));
-      this.pending.push(frame);
+      this.pending.push({ pcm: frame, loud: rms(frame) > SOUND_RMS });
     }
     await drained;
     return { startedAt: this.firstSpeechFrameAt, endedAt: this.lastSpeechFrameAt };

@@ -24,7 +24,7 @@ export function SESSION_TUNING(providerTimeoutMs: number): Partial<voice.AgentSe
         mode: 'vad',
         // The user must be heard for this long before the agent stops: short enough to stop within
         // half a second, long enough that a cough does not.
-        minDuration: 250,
+        minDuration: 150,
         minWords: 0,
         falseInterruptionTimeout: 2000,
         resumeFalseInterruption: true,

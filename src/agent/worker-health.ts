@@ -14,7 +14,7 @@ export function freeLoopbackPort(): Promise<number> {
 }
 
 /** The framework's health server answers 200 only while its LiveKit connection is open. */
-export async function probeWorkerHealth(port: number, timeoutMs = 800): Promise<boolean> {
+export async function probeWorkerHealth(port: number, timeoutMs = 2000): Promise<boolean> {
   try {
     const response = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(timeoutMs) });
     await response.arrayBuffer();

@@ -1,40 +1,56 @@
 /**
- * Shares the CPU between sessions: at most `concurrency` sentences are synthesized at once, and a
- * waiting first sentence (someone is waiting for first audio) goes before later sentences.
+ * Shares the engine between sessions: at most `concurrency` sentences are synthesized at once and
+ * the waiting sentence with the earliest deadline goes next. A text's first sentence is due at
+ * once (someone is waiting for first audio); a later sentence is due when the audio already sent
+ * for its text runs out, so it yields to new texts without ever starving.
  */
 export class SynthesisScheduler {
   private running = 0;
-  private readonly waiting: { urgent: Waiter[]; later: Waiter[] } = { urgent: [], later: [] };
+  private readonly waiting: Waiter[] = [];
 
-  constructor(readonly concurrency: number) {}
+  constructor(readonly concurrency: number, private readonly now: () => number = () => performance.now()) {}
 
-  /** Resolves with a release function once a slot is free; rejects if `signal` aborts first. */
-  acquire(urgent: boolean, signal?: AbortSignal): Promise<() => void> {
+  /**
+   * Resolves with a release function once a slot is free; rejects if `signal` aborts first.
+   * `slackMs`: how long this sentence can wait before its listener hears a gap (0 = now).
+   */
+  acquire(slackMs: number, signal?: AbortSignal): Promise<() => void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.running < this.concurrency) {
+    if (this.running < this.concurrency && this.waiting.length === 0) {
       this.running++;
       return Promise.resolve(this.releaser());
     }
     return new Promise((resolve, reject) => {
-      const list = urgent ? this.waiting.urgent : this.waiting.later;
       const waiter: Waiter = {
+        due: this.now() + Math.max(0, slackMs),
         grant: () => {
           signal?.removeEventListener('abort', onAbort);
           resolve(this.releaser());
         },
       };
       const onAbort = () => {
-        const index = list.indexOf(waiter);
-        if (index >= 0) list.splice(index, 1);
+        const index = this.waiting.indexOf(waiter);
+        if (index >= 0) this.waiting.splice(index, 1);
         reject(signal?.reason);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      list.push(waiter);
+      // keep the list ordered by deadline; equal deadlines stay first come, first served
+      let at = this.waiting.length;
+      while (at > 0 && (this.waiting[at - 1] as Waiter).due > waiter.due) at--;
+      this.waiting.splice(at, 0, waiter);
+      this.pump();
     });
   }
 
   get queued(): number {
-    return this.waiting.urgent.length + this.waiting.later.length;
+    return this.waiting.length;
+  }
+
+  private pump(): void {
+    while (this.running < this.concurrency && this.waiting.length > 0) {
+      this.running++;
+      (this.waiting.shift() as Waiter).grant();
+    }
   }
 
   private releaser(): () => void {
@@ -42,13 +58,13 @@ export class SynthesisScheduler {
     return () => {
       if (released) return;
       released = true;
-      const next = this.waiting.urgent.shift() ?? this.waiting.later.shift();
-      if (next) next.grant();
-      else this.running--;
+      this.running--;
+      this.pump();
     };
   }
 }
 
 interface Waiter {
+  due: number;
   grant(): void;
 }

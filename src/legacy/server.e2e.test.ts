@@ -206,8 +206,8 @@ describe('legacy server process with realtime pacing', () => {
     stopper.control('STOP');
     await Promise.all(
       clients.slice(1).map(async (c) => {
-        const first = await c.waitFor((m) => m.type === 'session_end', 120_000);
-        await c.waitFor((m) => m.type === 'session_end', 120_000, c.messages.indexOf(first) + 1);
+        const first = await c.waitFor((m) => m.type === 'session_end', 240_000);
+        await c.waitFor((m) => m.type === 'session_end', 240_000, c.messages.indexOf(first) + 1);
       }),
     );
     for (const [i, c] of clients.entries()) {
@@ -261,7 +261,7 @@ describe('legacy server process with realtime pacing', () => {
     cli.stderr.setEncoding('utf8').on('data', (d: string) => (cliErr += d));
     let cliOut = '';
     cli.stdout.setEncoding('utf8').on('data', (d: string) => (cliOut += d));
-    await eventually(() => cliOut.includes('connected'), 20_000, 'CLI connected');
+    await eventually(() => cliOut.includes('connected'), 90_000, 'CLI connected');
     const cliExit = new Promise<number | null>((resolve) => cli.on('exit', resolve));
     server.proc.signal('SIGTERM');
     for (const c of [...busy, idle]) {

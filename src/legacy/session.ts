@@ -338,12 +338,13 @@ export class Session {
     const source = this.sentenceSource(utterance.text, options);
     try {
       // the next sentence is synthesized while this one is delivered (one ahead, never more)
-      let pending = source.next();
+      let pending = source.next(0);
       for (;;) {
         const chunk = await pending;
         if (signal.aborted) return;
         if (!chunk) break;
-        pending = source.next();
+        // the next sentence is needed once this one's audio has played
+        pending = source.next((chunk.pcm.length / chunk.sampleRate) * 1000);
         utterance.firstSentenceSynthesisMs ??= chunk.synthesisMs;
         utterance.synthesisMs += chunk.synthesisMs;
         this.deps.metrics.sentenceSynthesized(chunk.synthesisMs, (chunk.pcm.length / chunk.sampleRate) * 1000);
@@ -365,39 +366,41 @@ export class Session {
 
   /**
    * The utterance's speech, sentence by sentence. Each sentence takes a scheduler slot only while
-   * it is synthesized; the first one of a text asks for priority, so a new text's first audio
-   * does not wait behind the later sentences of other sessions.
+   * it is synthesized, with a deadline: now for a text's first sentence, and for a later one the
+   * end of the audio already sent, so new texts' first audio does not wait behind other sessions'
+   * later sentences, which still never starve.
    */
-  private sentenceSource(text: string, options: SynthesisOptions & { signal: AbortSignal }): { next(): Promise<SpeechChunk | undefined>; close(): void } {
+  private sentenceSource(text: string, options: SynthesisOptions & { signal: AbortSignal }): { next(slackMs: number): Promise<SpeechChunk | undefined>; close(): void } {
     const sentences = splitSentences(text);
     let index = 0;
     let iterator: AsyncIterator<SpeechChunk> | undefined;
-    let first = true;
-    const pull = async (): Promise<SpeechChunk | undefined> => {
+    const pull = async (slackMs: number): Promise<SpeechChunk | undefined> => {
       for (;;) {
+        let release: (() => void) | undefined;
         if (!iterator) {
           const sentence = sentences[index++];
           if (sentence === undefined) return undefined;
+          // the slot covers the piece's first sentence; should the engine split the piece further,
+          // it synthesizes the rest on its own while this one is delivered
+          release = await this.deps.scheduler.acquire(slackMs, options.signal);
           iterator = this.deps.tts.synthesize(sentence, options)[Symbol.asyncIterator]();
         }
-        const release = await this.deps.scheduler.acquire(first, options.signal);
         let step: IteratorResult<SpeechChunk>;
         try {
           step = await iterator.next();
         } finally {
-          release();
+          release?.();
         }
         if (step.done) {
           iterator = undefined;
           continue;
         }
-        first = false;
         return step.value;
       }
     };
     return {
-      next() {
-        const result = pull();
+      next(slackMs: number) {
+        const result = pull(slackMs);
         result.catch(() => undefined); // observed by the caller; an abandoned prefetch must not be unhandled
         return result;
       },

@@ -135,7 +135,7 @@ export interface ServerProcess {
  * Runs the real service (`src/main.ts`, ORCHESTRATOR_MODE=legacy) on free loopback ports with the
  * real voice and waits until /ready answers 200.
  */
-export async function startServerProcess(env: Record<string, string> = {}, readyTimeoutMs = 60_000): Promise<ServerProcess> {
+export async function startServerProcess(env: Record<string, string> = {}, readyTimeoutMs = 180_000): Promise<ServerProcess> {
   const voicesDir = testVoicesDir();
   if (!existsSync(join(voicesDir, `${TEST_VOICE}.onnx`))) {
     throw new PeerMissingError(`Piper voice ${TEST_VOICE}`, 'voices', `no ${TEST_VOICE}.onnx in the test voices folder`);

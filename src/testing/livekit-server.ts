@@ -54,6 +54,10 @@ export function liveKitConfigYaml(ports: LiveKitPorts, apiKey: string, apiSecret
     '  use_external_ip: false',
     '  node_ip: 127.0.0.1',
     '  enable_loopback_candidate: true',
+    // Offer only loopback candidates (otherwise the host's other addresses are advertised too).
+    '  ips:',
+    '    includes:',
+    '      - 127.0.0.1/32',
     'keys:',
     `  ${JSON.stringify(apiKey)}: ${JSON.stringify(apiSecret)}`,
     'logging:',

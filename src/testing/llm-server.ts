@@ -80,6 +80,16 @@ export class LlmTestServer {
     if (delayMs !== undefined) this.server.delayMs = delayMs;
   }
 
+  /** Closes the port (clients get "connection refused") but keeps the model loaded; see `comeBack()`. */
+  async goAway(): Promise<void> {
+    await this.server.close();
+  }
+
+  /** Listens again on the same port after `goAway()`. */
+  async comeBack(): Promise<void> {
+    if (!this.server.listening) await this.server.listen(this.port);
+  }
+
   async stop(): Promise<void> {
     await this.server.close();
     await this.engine.dispose();

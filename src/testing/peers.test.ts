@@ -125,6 +125,16 @@ describe('STT test server (real Whisper tiny.en, OpenAI-compatible)', () => {
     assert.ok(wordAccuracy('hello there', await stt.transcribe(wav)) >= 0.5);
   });
 
+  it('comes back on the same port after stop() and restart()', async () => {
+    const wav = speechToWav(await speak('Good morning.', { padMs: 100 }));
+    const port = stt.port;
+    await stt.stop();
+    await assert.rejects(stt.transcribe(wav));
+    await stt.restart();
+    assert.equal(stt.port, port);
+    assert.ok(wordAccuracy('good morning', await stt.transcribe(wav)) >= 0.5);
+  });
+
   it('rejects a request without audio with 400 and keeps serving', async () => {
     const form = new FormData();
     form.set('model', 'whisper-1');
@@ -238,6 +248,22 @@ describe('LLM test server (real SmolLM2-135M-Instruct via node-llama-cpp, OpenAI
       llm.setMode('ok');
     }
     assert.ok(((await ask()).choices[0]?.message.content ?? '').length > 0);
+  });
+});
+
+describe('LLM STAND-IN server (connection refused and back)', () => {
+  it('refuses connections after goAway() and serves again on the same port after comeBack()', async () => {
+    const standIn = await startLlmServer({ engine: 'stand-in' });
+    const client = new OpenAI({ baseURL: standIn.baseURL, apiKey: 'test-key', maxRetries: 0 });
+    const ask = () => client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'ping' }] });
+    try {
+      await standIn.goAway();
+      await assert.rejects(ask(), (error: unknown) => error instanceof OpenAI.APIConnectionError);
+      await standIn.comeBack();
+      assert.equal((await ask()).choices[0]?.message.content, 'You said: ping.');
+    } finally {
+      await standIn.stop();
+    }
   });
 });
 

@@ -27,17 +27,3 @@ export function freeUdpPort(host = '127.0.0.1'): Promise<number> {
     });
   });
 }
-
-/** A port free for both TCP and UDP on `host` (LiveKit wants distinct ones, this just avoids surprises). */
-export async function freeTcpAndUdpPort(host = '127.0.0.1', attempts = 20): Promise<number> {
-  for (let i = 0; i < attempts; i++) {
-    const port = await freeTcpPort(host);
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const socket = createSocket('udp4');
-      socket.once('error', () => resolve(false));
-      socket.bind(port, host, () => socket.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-  throw new Error(`no port free for both TCP and UDP on ${host} after ${attempts} attempts`);
-}

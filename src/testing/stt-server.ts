@@ -36,28 +36,43 @@ function sttPython(): string {
 export class SttTestServer {
   readonly port: number;
   readonly modelName: string;
+  private proc: PeerProcess;
   private constructor(
-    private readonly proc: PeerProcess,
+    private readonly options: SttServerOptions,
     port: number,
     modelName: string,
   ) {
     this.port = port;
     this.modelName = modelName;
+    this.proc = this.spawn();
   }
 
   static async start(options: SttServerOptions = {}): Promise<SttTestServer> {
-    const python = sttPython();
-    const port = options.port ?? (await freeTcpPort());
-    const modelName = options.modelName ?? 'whisper-1';
-    const proc = new PeerProcess({
+    sttPython();
+    const server = new SttTestServer(options, options.port ?? (await freeTcpPort()), options.modelName ?? 'whisper-1');
+    await server.ready();
+    return server;
+  }
+
+  /** Stops the process and starts it again on the same port (mode resets to `ok`). */
+  async restart(): Promise<void> {
+    await this.proc.stop(3000);
+    this.proc = this.spawn();
+    await this.ready();
+  }
+
+  private spawn(): PeerProcess {
+    return new PeerProcess({
       name: 'stt-server',
-      command: python,
-      args: [SERVER_SCRIPT, '--port', String(port), '--model-name', modelName, '--threads', String(options.threads ?? 2)],
+      command: sttPython(),
+      args: [SERVER_SCRIPT, '--port', String(this.port), '--model-name', this.modelName, '--threads', String(this.options.threads ?? 2)],
       // Offline: never let a library reach for a model hub.
       env: { ...process.env, HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1', PYTHONUNBUFFERED: '1' },
     });
-    await waitUntilReady(proc, () => httpOk(`http://127.0.0.1:${port}/health`), options.readyTimeoutMs ?? 60_000, 'serving');
-    return new SttTestServer(proc, port, modelName);
+  }
+
+  private ready(): Promise<void> {
+    return waitUntilReady(this.proc, () => httpOk(`http://127.0.0.1:${this.port}/health`), this.options.readyTimeoutMs ?? 60_000, 'serving');
   }
 
   /** OpenAI-style base URL, ending in /v1. */

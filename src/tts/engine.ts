@@ -126,18 +126,26 @@ export class PiperEngine implements SpeechSynthesizer {
     };
     const sentences = this.phonemizeWith(voice, text);
     const run = (s: PhonemizedSentence) => this.synthesizeSentence(voice, s, scales, speakerId);
+    let stopped = false;
     let pending: Promise<SpeechChunk> | undefined = sentences[0] ? run(sentences[0]) : undefined;
-    for (let i = 0; pending; i++) {
-      const chunk = await abortable(pending, signal);
-      pending = undefined;
-      const next = sentences[i + 1];
-      if (next) {
-        // start the next sentence right after this chunk is handed over, not before
-        pending = new Promise<SpeechChunk>((res, rej) => setImmediate(() => run(next).then(res, rej)));
-        pending.catch(() => undefined); // an abandoned iteration must not leave an unhandled rejection
+    try {
+      for (let i = 0; pending; i++) {
+        const chunk = await abortable(pending, signal);
+        pending = undefined;
+        const next = sentences[i + 1];
+        if (next) {
+          // start the next sentence right after this chunk is handed over, not before; skip it
+          // if the consumer stopped or aborted in the meantime
+          pending = new Promise<SpeechChunk>((res, rej) =>
+            setImmediate(() => (stopped || signal?.aborted ? rej(new Error('cancelled')) : run(next).then(res, rej))),
+          );
+          pending.catch(() => undefined); // an abandoned iteration must not leave an unhandled rejection
+        }
+        signal?.throwIfAborted();
+        yield chunk;
       }
-      signal?.throwIfAborted();
-      yield chunk;
+    } finally {
+      stopped = true;
     }
   }
 

@@ -9,15 +9,13 @@ import { ourEspeakIds, readGolden } from './testing/golden.js';
 /** The espeak-ng build Piper itself ships (inside the piper-phonemize wheel of the reference venv). */
 function piperEspeakBuild(): { library: string; dataPath: string } {
   const venv = process.env.VO_TEST_REF_VENV ?? join(process.env.VO_CACHE ?? join(homedir(), '.cache', 'voice-orchestrator'), 'venv-ref');
-  const hint = `Piper's espeak-ng build not found under ${venv}; run: bash scripts/setup/piper-ref.sh`;
-  let libDir: string | undefined;
+  const hint = "Piper's espeak-ng build (piper-phonemize in $VO_CACHE/venv-ref) is not installed: run bash scripts/setup/piper-ref.sh";
   try {
     for (const py of readdirSync(join(venv, 'lib'))) {
       const candidate = join(venv, 'lib', py, 'site-packages', 'piper_phonemize.libs');
       try {
         const lib = readdirSync(candidate).find((f) => f.startsWith('libespeak-ng'));
         if (lib) {
-          libDir = candidate;
           return { library: join(candidate, lib), dataPath: join(dirname(candidate), 'piper_phonemize') };
         }
       } catch {
@@ -27,7 +25,7 @@ function piperEspeakBuild(): { library: string; dataPath: string } {
   } catch {
     // reported below
   }
-  throw new Error(libDir ?? hint);
+  throw new Error(hint);
 }
 
 describe("phoneme ids against the reference (Piper's espeak-ng build)", () => {

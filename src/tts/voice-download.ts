@@ -82,7 +82,7 @@ export async function downloadVoice(name: string, options: DownloadOptions): Pro
 
 async function verifyLoads(voicesDir: string, name: string, model: string, config: string): Promise<void> {
   // loadVoice wants NAME.onnx + NAME.onnx.json side by side: stage them under a private name
-  const stageName = `.verify-${process.pid}-${name}`;
+  const stageName = `verify-${process.pid}-${name}.part`;
   const staged = voicePaths(voicesDir, stageName);
   await rename(model, staged.model);
   await rename(config, staged.config);
@@ -190,7 +190,7 @@ export interface InstalledVoice {
 /** Voices in `voicesDir` (NAME.onnx with NAME.onnx.json), with a word on any that look broken. */
 export async function listVoices(voicesDir: string): Promise<InstalledVoice[]> {
   const files = await readdir(voicesDir).catch(() => [] as string[]);
-  const names = files.filter((f) => f.endsWith('.onnx') && !f.startsWith('.')).map((f) => f.slice(0, -'.onnx'.length));
+  const names = files.filter((f) => f.endsWith('.onnx') && !f.startsWith('verify-') && !f.includes('.part')).map((f) => f.slice(0, -'.onnx'.length));
   const voices: InstalledVoice[] = [];
   for (const name of names.sort()) {
     const paths = voicePaths(voicesDir, name);

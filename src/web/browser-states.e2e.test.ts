@@ -70,6 +70,11 @@ describe('web page states in Chromium', { timeout: 180_000 }, () => {
   test('connects with the keyboard only, meters the microphone and sends chat with Enter', async () => {
     const server = await web({});
     const page = await (await browser(['--use-fake-ui-for-media-stream'])).newPage();
+    const consoleErrors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
+    page.on('pageerror', (error) => consoleErrors.push(error.message));
     await page.goto(server.baseUrl);
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'connect', 'Connect is the first focus stop');
@@ -90,6 +95,7 @@ describe('web page states in Chromium', { timeout: 180_000 }, () => {
     await page.locator('#connect').press('Enter');
     await page.waitForSelector('body[data-connection="disconnected"]', { timeout: 10_000 });
     assert.ok(await page.locator('#banner').isHidden(), 'a disconnect the user asked for is not an error');
+    assert.deepEqual(consoleErrors, [], 'no script errors and no Content-Security-Policy violations during a whole session');
   });
 
   test('explains a blocked microphone in words and keeps the text chat usable', async () => {

@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { PROJECT_ROOT } from '../config/load.js';
 import { benchEnv, TEST_VOICE, type Bench } from '../agent/e2e-bench.js';
+import { LLM_APOLOGY, STT_APOLOGY } from '../agent/settings.js';
 import { peerCacheDir } from '../testing/cache.js';
 import { httpOk, PeerProcess, waitUntilReady } from '../testing/child-process.js';
 import { startLiveKitServer } from '../testing/livekit-server.js';
@@ -192,12 +193,16 @@ describe('web page in Chromium against the full agent bench', { timeout: 420_000
     );
     await step("the agent's answer follows the question in the transcript", () =>
       page.waitForFunction(
-        () => {
+        (apologies) => {
           const items = Array.from(document.querySelectorAll<HTMLElement>('#transcript li.msg'));
           const question = items.findIndex((li) => li.dataset['speaker'] === 'user' && /france/i.test(li.textContent ?? ''));
-          return question >= 0 && items.slice(question + 1).some((li) => li.dataset['speaker'] === 'agent' && li.dataset['final'] === 'true' && (li.querySelector('.text')?.textContent ?? '').trim().length > 2);
+          // Inline callbacks only: this function runs in the page, named helpers would not survive transpiling.
+          return question >= 0 && items.slice(question + 1).some((li) => {
+            const text = (li.querySelector('.text')?.textContent ?? '').trim();
+            return li.dataset['speaker'] === 'agent' && li.dataset['final'] === 'true' && text.length > 2 && !apologies.some((a) => text.startsWith(a.slice(0, 20)));
+          });
         },
-        undefined,
+        [STT_APOLOGY, LLM_APOLOGY],
         { timeout: 120_000, polling: 250 },
       ),
     );
@@ -218,12 +223,16 @@ describe('web page in Chromium against the full agent bench', { timeout: 420_000
     await page.keyboard.press('Enter');
     await step('a typed chat message is answered by the agent', () =>
       page.waitForFunction(
-        () => {
+        (apologies) => {
           const items = Array.from(document.querySelectorAll<HTMLElement>('#transcript li.msg'));
           const typed = items.findIndex((li) => li.dataset['speaker'] === 'user' && /fun fact about cats/.test(li.textContent ?? ''));
-          return typed >= 0 && items.slice(typed + 1).some((li) => li.dataset['speaker'] === 'agent' && li.dataset['final'] === 'true' && (li.querySelector('.text')?.textContent ?? '').trim().length > 2);
+          // Inline callbacks only: this function runs in the page, named helpers would not survive transpiling.
+          return typed >= 0 && items.slice(typed + 1).some((li) => {
+            const text = (li.querySelector('.text')?.textContent ?? '').trim();
+            return li.dataset['speaker'] === 'agent' && li.dataset['final'] === 'true' && text.length > 2 && !apologies.some((a) => text.startsWith(a.slice(0, 20)));
+          });
         },
-        undefined,
+        [STT_APOLOGY, LLM_APOLOGY],
         { timeout: 120_000, polling: 250 },
       ),
     );

@@ -59,17 +59,28 @@ export class ChatCompletionsServer {
     });
   }
 
-  async listen(): Promise<number> {
+  /** Starts listening; `port` overrides the configured one (used to come back on the same port). */
+  async listen(port = this.options.port ?? 0): Promise<number> {
     await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => resolve());
+      const onError = (error: Error) => reject(error);
+      this.server.once('error', onError);
+      this.server.listen(port, this.options.host ?? '127.0.0.1', () => {
+        this.server.off('error', onError);
+        resolve();
+      });
     });
     return (this.server.address() as AddressInfo).port;
   }
 
+  get listening(): boolean {
+    return this.server.listening;
+  }
+
   async close(): Promise<void> {
+    if (!this.server.listening) return;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closed;
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {

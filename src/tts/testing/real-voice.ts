@@ -8,7 +8,9 @@ export const REAL_VOICE = 'en_US-joe-medium';
 export function realVoicesDir(): string {
   const dir = process.env.VO_TEST_VOICES_DIR ?? join(homedir(), '.cache', 'voice-orchestrator', 'voices');
   if (!existsSync(join(dir, `${REAL_VOICE}.onnx`)) || !existsSync(join(dir, `${REAL_VOICE}.onnx.json`))) {
-    throw new Error(`the real voice ${REAL_VOICE} is not in ${dir}; run: bash scripts/setup/voices.sh (or set VO_TEST_VOICES_DIR)`);
+    throw new Error(
+      `the real voice ${REAL_VOICE} is not installed in VO_TEST_VOICES_DIR (default ~/.cache/voice-orchestrator/voices): run bash scripts/setup/voices.sh`,
+    );
   }
   return dir;
 }
