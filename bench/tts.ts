@@ -171,6 +171,8 @@ async function main(): Promise<number> {
     refResult.peakRssMb = Math.max(refResult.peakRssMb, ref.peakRssMb);
     console.log(`round ${r + 1}/${rounds}: ours (TypeScript engine, onnxruntime-node)...`);
     oursResult.rounds.push(await oursRound(engine));
+    const secs = (x: Round) => x.sentences.reduce((a, s) => a + s.total, 0) + x.paragraph.total;
+    console.log(`  round ${r + 1}: reference ${secs(refResult.rounds.at(-1)!).toFixed(2)} s, ours ${secs(oursResult.rounds.at(-1)!).toFixed(2)} s`);
   }
   await engine.close();
   oursResult.peakRssMb = process.resourceUsage().maxRSS / 1024;

@@ -168,14 +168,14 @@ describe('agent mode against a real LiveKit server, Whisper STT, SmolLM2 LLM and
     assert.ok(wordAccuracy(question, user.text) >= 0.6, `after recovery heard "${user.text}"`);
     const logged = logLines().filter((l) => l['provider'] === 'stt' && typeof l['cause'] === 'string');
     assert.ok(logged.some((l) => /503/.test(String(l['cause']))), 'the 503 of the down STT server is logged');
-    assert.ok(logged.some((l) => l['kind'] === 'garbage'), 'the garbage answer is logged as such');
-    await participant.transcriptAfter('agent', endedAt, TURN_MS, (t) => !t.text.includes('Sorry'));
+    assert.ok(logged.some((l) => l['kind'] === 'garbage' && /not a transcript/.test(String(l['cause']))), 'the garbage answer is logged as such');
+    assert.ok(logged.every((l) => String(l['host']).startsWith('127.0.0.1:') && l['model'] === bench.stt.modelName));
   });
 
   it('apologises when the LLM is down, slow or answers garbage, and recovers when it returns', async () => {
     const { participant } = await joinAndHearGreeting();
     for (const mode of ['down', 'slow', 'garbage'] as const) {
-      bench.llm.setMode(mode, 12_000);
+      bench.llm.setMode(mode, 30_000);
       const sent = performance.now();
       await participant.sendChat(`Question while the model is ${mode}?`);
       const apology = await participant.transcriptAfter('agent', sent, TURN_MS);
@@ -189,9 +189,10 @@ describe('agent mode against a real LiveKit server, Whisper STT, SmolLM2 LLM and
     const answer = await participant.transcriptAfter('agent', sent, TURN_MS);
     assert.ok(!answer.text.includes(LLM_APOLOGY), `after recovery: "${answer.text}"`);
     const logged = logLines().filter((l) => l['provider'] === 'llm');
-    assert.deepEqual([...new Set(logged.map((l) => l['kind']))].sort(), ['empty', 'error', 'timeout'].filter((k) => logged.some((l) => l['kind'] === k)));
     assert.ok(logged.length >= 3, `llm failures logged: ${logged.length}`);
-    assert.ok(logged.every((l) => typeof l['host'] === 'string' && String(l['host']).startsWith('127.0.0.1:')));
+    assert.ok(logged.some((l) => l['kind'] === 'error' && /503/.test(String(l['cause']))), 'the 503 of the down LLM is logged');
+    assert.ok(logged.some((l) => l['kind'] === 'timeout'), 'the slow LLM is logged as a timeout');
+    assert.ok(logged.every((l) => String(l['host']).startsWith('127.0.0.1:') && typeof l['cause'] === 'string'));
   });
 
   it('exports per-turn metrics and session counts to the main registry with mode="agent"', async () => {

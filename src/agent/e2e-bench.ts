@@ -54,7 +54,8 @@ export function benchEnv(bench: Bench, overrides: Record<string, string> = {}): 
     AGENT_HEALTH_PORT: '0',
     AGENT_GREETING: 'Hello! How can I help you today?',
     AGENT_INSTRUCTIONS: 'You are a helpful voice assistant. Answer in one or two short sentences.',
-    AGENT_PROVIDER_TIMEOUT_MS: '4000',
+    // Whisper and SmolLM2 share 2 loaded cores with everything else here: be patient, but not forever.
+    AGENT_PROVIDER_TIMEOUT_MS: '12000',
     OPENAI_API_KEY: 'test-key',
     LLM_BASE_URL: bench.llm.baseURL,
     LLM_MODEL: bench.llm.model,

@@ -26,8 +26,11 @@ export function SESSION_TUNING(providerTimeoutMs: number): Partial<voice.AgentSe
         // half a second, long enough that a cough does not.
         minDuration: 150,
         minWords: 0,
+        // Speaking over the agent stops it for good. Resuming after a "false" interruption keys on
+        // the transcript arriving within a timeout, which a busy STT server misses: the agent would
+        // start talking again over the user.
         falseInterruptionTimeout: 2000,
-        resumeFalseInterruption: true,
+        resumeFalseInterruption: false,
       },
       // The LLM starts only once the turn is committed: simpler accounting, no wasted CPU.
       preemptiveGeneration: { enabled: false },

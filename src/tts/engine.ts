@@ -25,6 +25,8 @@ export interface EngineHooks {
   onEvict?: (voice: string) => void;
   /** Phoneme symbols missing from a voice's id map (skipped, as the reference does). */
   onMissingPhoneme?: (voice: string, symbol: string) => void;
+  /** onnxruntime thread spinning; default on (onnxruntime's default). */
+  allowSpinning?: boolean;
 }
 
 export interface PhonemizedSentence {
@@ -50,7 +52,7 @@ export class PiperEngine implements SpeechSynthesizer {
     this.cache = new VoiceCache(
       config.TTS_MAX_VOICES,
       (name, options) => loadVoice(this.voicesDir, name, options),
-      { intraOpThreads: config.TTS_INTRA_OP_THREADS },
+      { intraOpThreads: config.TTS_INTRA_OP_THREADS, allowSpinning: hooks.allowSpinning },
       hooks.onEvict,
     );
   }

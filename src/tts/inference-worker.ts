@@ -11,6 +11,8 @@ import { Worker } from 'node:worker_threads';
 
 export interface SessionOptionsForWorker {
   intraOpNumThreads: number;
+  /** Let idle pool threads busy-wait for work (lower latency on an idle machine, wasted CPU otherwise). */
+  allowSpinning: boolean;
 }
 
 export interface WorkerRunRequest {
@@ -32,6 +34,7 @@ async function start() {
       intraOpNumThreads: workerData.intraOpNumThreads,
       interOpNumThreads: 1,
       logSeverityLevel: 3,
+      extra: { session: { intra_op: { allow_spinning: workerData.allowSpinning ? '1' : '0' } } },
     });
     parentPort.postMessage({ type: 'ready', inputNames: session.inputNames, outputNames: session.outputNames });
   } catch (err) {
@@ -102,7 +105,7 @@ export class InferenceWorker {
     const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { ortPath, modelPath, intraOpNumThreads: options.intraOpNumThreads },
+      workerData: { ortPath, modelPath, intraOpNumThreads: options.intraOpNumThreads, allowSpinning: options.allowSpinning },
     });
     return new Promise((resolve, reject) => {
       const onMessage = (msg: { type: string; inputNames?: string[]; outputNames?: string[]; message?: string }) => {

@@ -7,6 +7,8 @@ import { type VoiceConfig, toVoiceConfig, voiceConfigSchema } from './voice-conf
 export interface LoadVoiceOptions {
   /** onnxruntime intra-op threads (0 = runtime default). */
   intraOpThreads?: number;
+  /** onnxruntime thread spinning (default on, as onnxruntime's own default). */
+  allowSpinning?: boolean;
 }
 
 export interface InferenceScales {
@@ -103,7 +105,10 @@ export async function loadVoice(voicesDir: string, name: string, options: LoadVo
   const config = toVoiceConfig(parsed.data);
   let worker: InferenceWorker;
   try {
-    worker = await InferenceWorker.start(paths.model, { intraOpNumThreads: options.intraOpThreads ?? 0 });
+    worker = await InferenceWorker.start(paths.model, {
+      intraOpNumThreads: options.intraOpThreads ?? 0,
+      allowSpinning: options.allowSpinning ?? true,
+    });
   } catch (err) {
     throw new VoiceLoadError(
       `voice ${name}: ${paths.model} is not a loadable ONNX model (${firstLine((err as Error).message)}); re-download it: ${downloadHint(name)}`,
