@@ -8,7 +8,7 @@
  * server overhead (first-audio latency minus the engine's own first-sentence synthesis time, which
  * the server reports in `utterance_end`), frames per second, sequence gaps, server CPU and RSS.
  *
- * Options (environment): BENCH_LEGACY_SECONDS=20,25,0 (run length per step; 0 = each session
+ * Options (environment): BENCH_LEGACY_SECONDS=30,25,0 (run length per step; 0 = each session
  * speaks one text, which keeps the overloaded 50-session step short),
  * BENCH_LEGACY_SESSIONS=1,10,50, VO_TEST_VOICES_DIR (voice folder).
  */
@@ -44,7 +44,7 @@ interface StepResult {
 
 const env = process.env;
 const sessionCounts = (env['BENCH_LEGACY_SESSIONS'] ?? '1,10,50').split(',').map(Number);
-const seconds = (env['BENCH_LEGACY_SECONDS'] ?? '20,25,0').split(',').map(Number);
+const seconds = (env['BENCH_LEGACY_SECONDS'] ?? '30,25,0').split(',').map(Number);
 /** Texts per session: unlimited within the run time, except the 50-session step, where each session speaks once. */
 const textsPerSession = (sessions: number, runSeconds: number) => (runSeconds > 0 ? Infinity : sessions >= 50 ? 1 : 3);
 

@@ -12,6 +12,7 @@ from piper import PiperVoice
 
 def run(voice, text):
     start = time.perf_counter()
+    cpu_start = time.process_time()
     first = None
     samples = 0
     for chunk in voice.synthesize(text):
@@ -19,7 +20,12 @@ def run(voice, text):
         if first is None:
             first = time.perf_counter() - start
         samples += len(pcm) // 2
-    return {"ttfa": first, "total": time.perf_counter() - start, "samples": samples}
+    return {
+        "ttfa": first,
+        "total": time.perf_counter() - start,
+        "cpu": time.process_time() - cpu_start,
+        "samples": samples,
+    }
 
 
 def main():

@@ -47,6 +47,8 @@ const PARAGRAPH =
 interface Timing {
   ttfa: number;
   total: number;
+  /** CPU seconds the process used (all threads): steadier than wall time on a busy machine. */
+  cpu: number;
   samples: number;
 }
 interface Round {
@@ -85,13 +87,15 @@ async function runReference(): Promise<Result> {
 
 async function timeOurs(engine: PiperEngine, text: string): Promise<Timing> {
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   let ttfa: number | undefined;
   let samples = 0;
   for await (const chunk of engine.synthesize(text)) {
     ttfa ??= (performance.now() - start) / 1000;
     samples += chunk.pcm.length;
   }
-  return { ttfa: ttfa ?? 0, total: (performance.now() - start) / 1000, samples };
+  const cpu = process.cpuUsage(cpuStart);
+  return { ttfa: ttfa ?? 0, total: (performance.now() - start) / 1000, cpu: (cpu.user + cpu.system) / 1e6, samples };
 }
 
 async function oursRound(engine: PiperEngine): Promise<Round> {
@@ -107,6 +111,7 @@ interface Summary {
   paragraphTtfa: number;
   paragraphTotal: number;
   paragraphAudio: number;
+  cpu: number;
   peakRssMb: number;
 }
 
@@ -121,6 +126,7 @@ function summarize(r: Result): Summary {
     paragraphTtfa: best.paragraph.ttfa,
     paragraphTotal: best.paragraph.total,
     paragraphAudio: best.paragraph.samples / r.sampleRate,
+    cpu: sum(best.sentences, 'cpu') + best.paragraph.cpu,
     peakRssMb: r.peakRssMb,
   };
 }
@@ -135,6 +141,7 @@ function table(ours: Summary, ref: Summary): string {
     ['paragraph: total time (s)', ours.paragraphTotal, ref.paragraphTotal, (n) => n.toFixed(2)],
     ['paragraph: real-time factor', ours.paragraphTotal / ours.paragraphAudio, ref.paragraphTotal / ref.paragraphAudio, (n) => n.toFixed(3)],
     ['all: total time (s)', ours.sentencesTotal + ours.paragraphTotal, ref.sentencesTotal + ref.paragraphTotal, (n) => n.toFixed(2)],
+    ['all: CPU time, all threads (s)', ours.cpu, ref.cpu, (n) => n.toFixed(2)],
     ['peak RSS (MB)', ours.peakRssMb, ref.peakRssMb, (n) => n.toFixed(0)],
   ];
   const w = Math.max(...rows.map((r) => r[0].length));

@@ -136,7 +136,7 @@ describe('agent mode against a real LiveKit server, Whisper STT, SmolLM2 LLM and
 
   it('serves two rooms at once independently', async () => {
     const [a, b] = await Promise.all([joinAndHearGreeting(), joinAndHearGreeting()]);
-    const sentences = ['The weather is sunny today.', 'My favourite colour is green.'];
+    const sentences = ['How many legs does a spider have?', 'What time does the train leave tomorrow?'];
     const turns = await Promise.all(
       [a!.participant, b!.participant].map(async (p, i) => {
         const { endedAt } = await p.say(await speech48k(sentences[i]!));

@@ -20,7 +20,7 @@ export function controlSocketPath(mainPid: number): string {
   return join(tmpdir(), `voice-orchestrator-agent-${mainPid}.sock`);
 }
 
-export const TURN_STAGES = ['eou_delay', 'transcription_delay', 'stt_duration', 'llm_ttft', 'tts_ttfb'] as const;
+export const TURN_STAGES = ['eou_delay', 'transcription_delay', 'stt_duration', 'llm_ttft', 'llm_first_sentence', 'tts_ttfb'] as const;
 export type TurnStage = (typeof TURN_STAGES)[number];
 
 const jobEvent = z.discriminatedUnion('type', [
@@ -51,8 +51,7 @@ function splitLines(socket: Socket, onLine: (line: string) => void, onOverflow: 
   socket.setEncoding('utf8');
   socket.on('data', (chunk: string) => {
     buffer += chunk;
-    let index: number;
-    while ((index = buffer.indexOf('\n')) >= 0) {
+    for (let index = buffer.indexOf('\n'); index >= 0; index = buffer.indexOf('\n')) {
       const line = buffer.slice(0, index);
       buffer = buffer.slice(index + 1);
       if (line.length > 0) onLine(line);

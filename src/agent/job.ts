@@ -5,7 +5,7 @@
  * validated config over the control socket, then loads Silero VAD and warms the Piper voice, so
  * an idle process answers a new room at once. `entry` holds one conversation in one room.
  */
-import { type JobContext, type JobProcess, defineAgent, llm, voice } from '@livekit/agents';
+import { type JobContext, type JobProcess, defineAgent, type llm, tokenize, tts as ttsBase, voice } from '@livekit/agents';
 import * as openai from '@livekit/agents-plugin-openai';
 import * as silero from '@livekit/agents-plugin-silero';
 import OpenAI from 'openai';
@@ -77,6 +77,7 @@ class VoiceAgent extends voice.Agent {
       timeoutMs: number;
       takeProviderError: () => string | undefined;
       onFailure: (kind: LlmFailure['kind'], cause: string) => void;
+      onFirstSentence: (ms: number) => void;
     },
   ) {
     super({ instructions });
@@ -94,6 +95,7 @@ class VoiceAgent extends voice.Agent {
       apology: LLM_APOLOGY,
       takeProviderError: this.guard.takeProviderError,
       onFailure: (failure) => this.guard.onFailure(failure.kind, failure.cause),
+      onFirstSentence: this.guard.onFirstSentence,
     });
   }
 }
@@ -116,7 +118,11 @@ async function entry(ctx: JobContext): Promise<void> {
   const participant = await ctx.waitForParticipant();
 
   const voiceName = await pickVoice(engine, config.TTS_VOICE, voiceFromMetadata(participant.metadata, ctx.room.metadata), logger);
-  const tts = new PiperTTS({ engine, voice: voiceName, sampleRate: await engine.sampleRate(voiceName) });
+  const piper = new PiperTTS({ engine, voice: voiceName, sampleRate: await engine.sampleRate(voiceName) });
+  // The framework would wrap Piper in a sentence adapter itself, but its default tokenizer holds a
+  // finished sentence back until 10 more characters arrive (for a one-sentence reply: until the LLM
+  // is done). One character of look-ahead is enough to know the sentence ended.
+  const tts = new ttsBase.StreamAdapter(piper, new tokenize.basic.SentenceTokenizer({ minSentenceLength: 20, streamContextLength: 1 }));
 
   const llmConfig = llmSettings(config);
   const sttConfig = llmConfig ? sttSettings(config) : undefined;
@@ -209,6 +215,7 @@ async function entry(ctx: JobContext): Promise<void> {
       providerError = undefined;
       return cause;
     },
+    onFirstSentence: (ms) => report({ type: 'stage', room: roomName, stage: 'llm_first_sentence', ms }),
     onFailure: (kind, cause) => {
       reportFailure({ provider: 'llm', host: llmConfig?.provider ?? 'none', model: llmConfig?.model ?? 'none', kind, cause: cause.slice(0, 2000) });
     },

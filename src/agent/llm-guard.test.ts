@@ -65,6 +65,20 @@ describe('LLM reply guard', () => {
     assert.match(failures[0]!.cause, /stalled/);
   });
 
+  it('reports when the first complete sentence of the reply is available', async () => {
+    const sentences: number[] = [];
+    const guarded = guardLlmStream(source(['The capital of France', ' is Paris.', ' It is', ' lovely.'], { delayMs: 30 }), {
+      timeoutMs: 500,
+      apology: APOLOGY,
+      takeProviderError: () => undefined,
+      onFailure: () => assert.fail('no failure expected'),
+      onFirstSentence: (ms) => sentences.push(ms),
+    });
+    await collect(guarded);
+    assert.equal(sentences.length, 1);
+    assert.ok(sentences[0]! >= 50 && sentences[0]! < 110, `first sentence after ${sentences[0]} ms (2 of 4 chunks, 30 ms apart)`);
+  });
+
   it('turns a stream error into an apology', async () => {
     const { guarded, failures } = guard(source([], { failWith: new Error('socket hang up') }));
     assert.deepEqual(await collect(guarded), [APOLOGY]);

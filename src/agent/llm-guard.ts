@@ -24,6 +24,20 @@ export interface GuardOptions {
   /** The provider error the framework reported for this request, if any. */
   takeProviderError: () => string | undefined;
   onFailure: (failure: LlmFailure) => void;
+  /**
+   * Milliseconds from the request to the first complete sentence (or the whole reply, if shorter):
+   * the earliest text a sentence-by-sentence TTS can start speaking.
+   */
+  onFirstSentence?: (ms: number) => void;
+}
+
+/** Where sentence-by-sentence TTS can start: terminal punctuation after at least 20 characters. */
+const FIRST_SENTENCE = /^[\s\S]{20,}?[.!?]+(\s|$)/;
+
+function textOf(chunk: unknown): string {
+  if (typeof chunk === 'string') return chunk;
+  const content = (chunk as llm.ChatChunk | null)?.delta?.content;
+  return typeof content === 'string' ? content : '';
 }
 
 const TIMEOUT = Symbol('timeout');
@@ -53,6 +67,14 @@ export function guardLlmStream<T>(source: ReadableStream<T>, options: GuardOptio
 
   return new ReadableStream<T | string>({
     async start(controller) {
+      const started = performance.now();
+      let text = '';
+      let sentenceReported = false;
+      const reportSentence = () => {
+        if (sentenceReported || text.trim().length === 0) return;
+        sentenceReported = true;
+        options.onFirstSentence?.(performance.now() - started);
+      };
       let produced = false;
       let failure: LlmFailure | undefined;
       try {
@@ -68,8 +90,13 @@ export function guardLlmStream<T>(source: ReadableStream<T>, options: GuardOptio
           }
           if (next.done) break;
           if (hasText(next.value) || hasToolCall(next.value)) produced = true;
+          if (!sentenceReported) {
+            text += textOf(next.value);
+            if (FIRST_SENTENCE.test(text)) reportSentence();
+          }
           controller.enqueue(next.value);
         }
+        if (!failure) reportSentence();
         if (!failure && !produced) {
           const providerError = options.takeProviderError();
           failure = providerError

@@ -9,6 +9,7 @@ const STAGE_HELP: Record<TurnStage, string> = {
   transcription_delay: 'User stopped speaking -> final transcript available.',
   stt_duration: 'Speech-to-text request duration.',
   llm_ttft: 'LLM time to first token.',
+  llm_first_sentence: 'LLM time to the first complete sentence (what sentence-by-sentence TTS waits for).',
   tts_ttfb: 'Piper TTS time to first audio.',
 };
 
@@ -49,6 +50,7 @@ export class AgentMetrics {
       transcription_delay: stage('transcription_delay'),
       stt_duration: stage('stt_duration'),
       llm_ttft: stage('llm_ttft'),
+      llm_first_sentence: stage('llm_first_sentence'),
       tts_ttfb: stage('tts_ttfb'),
     };
   }

@@ -24,6 +24,8 @@ const FRAME_MS = 10;
 const FRAME = (RATE * FRAME_MS) / 1000;
 /** RMS above this counts as sound (Piper speech is far louder; the silence is exact zeros). */
 const SOUND_RMS = 200;
+/** The first audible frame of a reply: speech onsets are quiet, so a lower bar than SOUND_RMS. */
+const ONSET_RMS = 30;
 
 export interface Transcript {
   /** Whose words: the test user's identity or the agent's. */
@@ -167,7 +169,7 @@ export class TestParticipant {
 
   /** First moment after `since` the agent's audio carried sound. */
   async firstSoundAfter(since: number, timeoutMs: number): Promise<number> {
-    return waitFor(() => this.heard.find((f) => f.at > since && f.rms > SOUND_RMS)?.at, timeoutMs, 'agent audio');
+    return waitFor(() => this.heard.find((f) => f.at > since && f.rms > ONSET_RMS)?.at, timeoutMs, 'agent audio');
   }
 
   /** Last moment the agent's audio carried sound, once it has been quiet for `quietMs`. */

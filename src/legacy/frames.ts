@@ -14,7 +14,7 @@ export class UtteranceFramer {
   private readonly framer = new Framer(SAMPLE_RATE, FRAME_MS);
 
   constructor(readonly inputRate: number) {
-    this.resampler = new Resampler(inputRate, SAMPLE_RATE);
+    this.resampler = takeResampler(inputRate);
   }
 
   push(pcm: Int16Array): Buffer[] {
@@ -34,4 +34,26 @@ function toBytes(samples: Int16Array): Buffer {
   const out = Buffer.allocUnsafe(samples.length * 2);
   for (let i = 0; i < samples.length; i++) out.writeInt16LE(samples[i] ?? 0, i * 2);
   return out;
+}
+
+/**
+ * Building a Resampler computes its filter table (milliseconds of CPU); utterances take a ready
+ * one from this small pool, refilled after the turn, so the table is not built on the path to a
+ * text's first frame. (src/audio's Resampler has no shared table cache to reuse instead.)
+ */
+const SPARE_RESAMPLERS = 2;
+const spares = new Map<number, Resampler[]>();
+let refillScheduled = false;
+
+export function takeResampler(inputRate: number): Resampler {
+  const ready = spares.get(inputRate)?.pop();
+  if (!refillScheduled) {
+    refillScheduled = true;
+    setImmediate(() => {
+      refillScheduled = false;
+      for (const [rate, list] of spares) while (list.length < SPARE_RESAMPLERS) list.push(new Resampler(rate, SAMPLE_RATE));
+    });
+  }
+  if (!spares.has(inputRate)) spares.set(inputRate, []);
+  return ready ?? new Resampler(inputRate, SAMPLE_RATE);
 }

@@ -73,6 +73,8 @@ const OPEN = 1;
 /** Frames sent back to back before the session yields to the event loop so PAUSE/STOP are read promptly. */
 const FRAMES_PER_TURN = 4;
 const CLOSE_GRACE_MS = 1000;
+/** How long past its playback deadline a later sentence may wait behind new texts' first sentences. */
+const LATER_SENTENCE_GRACE_MS = 5000;
 
 /**
  * One WebSocket connection: an ordered queue of texts spoken one at a time, controls that act at
@@ -343,8 +345,9 @@ export class Session {
         const chunk = await pending;
         if (signal.aborted) return;
         if (!chunk) break;
-        // the next sentence is needed once this one's audio has played
-        pending = source.next((chunk.pcm.length / chunk.sampleRate) * 1000);
+        // the next sentence is due once this one's audio has played, plus a grace that lets new
+        // texts' first sentences go first when the engine is saturated
+        pending = source.next((chunk.pcm.length / chunk.sampleRate) * 1000 + LATER_SENTENCE_GRACE_MS);
         utterance.firstSentenceSynthesisMs ??= chunk.synthesisMs;
         utterance.synthesisMs += chunk.synthesisMs;
         this.deps.metrics.sentenceSynthesized(chunk.synthesisMs, (chunk.pcm.length / chunk.sampleRate) * 1000);
@@ -367,8 +370,8 @@ export class Session {
   /**
    * The utterance's speech, sentence by sentence. Each sentence takes a scheduler slot only while
    * it is synthesized, with a deadline: now for a text's first sentence, and for a later one the
-   * end of the audio already sent, so new texts' first audio does not wait behind other sessions'
-   * later sentences, which still never starve.
+   * end of the audio already sent plus a grace, so new texts' first audio does not wait behind
+   * other sessions' later sentences, which still never starve.
    */
   private sentenceSource(text: string, options: SynthesisOptions & { signal: AbortSignal }): { next(slackMs: number): Promise<SpeechChunk | undefined>; close(): void } {
     const sentences = splitSentences(text);

@@ -16,7 +16,7 @@ export interface TtsComponentDeps {
  * per second of audio, per sentence) and `tts_sentences_total`-style counts through the histogram.
  */
 export function createTtsComponent({ config, logger, metrics }: TtsComponentDeps): { component: Component; engine: PiperEngine } {
-  const log = logger.child({ component: 'tts' });
+  const log = logger; // the app binds component=tts
   const rtf = new Histogram({
     name: 'tts_synthesis_rtf',
     help: 'Piper synthesis real-time factor per sentence (synthesis seconds / audio seconds; < 1 is faster than real time)',

@@ -34,7 +34,7 @@ async function start() {
       intraOpNumThreads: workerData.intraOpNumThreads,
       interOpNumThreads: 1,
       logSeverityLevel: 3,
-      extra: { session: { intra_op: { allow_spinning: workerData.allowSpinning ? '1' : '0' } } },
+      extra: workerData.extra,
     });
     parentPort.postMessage({ type: 'ready', inputNames: session.inputNames, outputNames: session.outputNames });
   } catch (err) {
@@ -105,7 +105,16 @@ export class InferenceWorker {
     const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { ortPath, modelPath, intraOpNumThreads: options.intraOpNumThreads, allowSpinning: options.allowSpinning },
+      workerData: {
+        ortPath,
+        modelPath,
+        intraOpNumThreads: options.intraOpNumThreads,
+        extra: {
+          session: {
+            intra_op: { allow_spinning: options.allowSpinning ? '1' : '0' },
+          },
+        },
+      },
     });
     return new Promise((resolve, reject) => {
       const onMessage = (msg: { type: string; inputNames?: string[]; outputNames?: string[]; message?: string }) => {
