@@ -6,7 +6,8 @@
  *
  * Environment (bench harness only): VO_BENCH_VOICES_DIR (default $VO_CACHE/voices),
  * VO_BENCH_VOICE (default en_US-joe-medium), VO_BENCH_ROUNDS (default 3, best round of each side
- * reported; rounds alternate between the engines), VO_BENCH_THREADS (our intra-op threads, default 0).
+ * reported; rounds alternate between the engines), VO_BENCH_THREADS (our intra-op threads, default 0),
+ * VO_BENCH_SPIN=1 (let our onnxruntime threads spin, as the reference's do).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -165,7 +166,7 @@ async function main(): Promise<number> {
     TTS_INTRA_OP_THREADS: Number(process.env.VO_BENCH_THREADS ?? 0) || 0,
     ESPEAK_LIBRARY: undefined,
     ESPEAK_DATA_PATH: undefined,
-  });
+  }, { allowSpinning: process.env.VO_BENCH_SPIN === '1' });
   await engine.load(voiceName, true);
   const oursResult: Result = { sampleRate: await engine.sampleRate(), rounds: [], peakRssMb: 0 };
   const refResult: Result = { sampleRate: 0, rounds: [], peakRssMb: 0 };

@@ -121,8 +121,9 @@ async function entry(ctx: JobContext): Promise<void> {
   const piper = new PiperTTS({ engine, voice: voiceName, sampleRate: await engine.sampleRate(voiceName) });
   // The framework would wrap Piper in a sentence adapter itself, but its default tokenizer holds a
   // finished sentence back until 10 more characters arrive (for a one-sentence reply: until the LLM
-  // is done). One character of look-ahead is enough to know the sentence ended.
-  const tts = new ttsBase.StreamAdapter(piper, new tokenize.basic.SentenceTokenizer({ minSentenceLength: 20, streamContextLength: 1 }));
+  // is done). One character of look-ahead is enough to know the sentence ended. retainFormat keeps
+  // the spaces between sentences in the transcript the user reads.
+  const tts = new ttsBase.StreamAdapter(piper, new tokenize.basic.SentenceTokenizer({ minSentenceLength: 20, streamContextLength: 1, retainFormat: true }));
 
   const llmConfig = llmSettings(config);
   const sttConfig = llmConfig ? sttSettings(config) : undefined;
@@ -225,6 +226,9 @@ async function entry(ctx: JobContext): Promise<void> {
     agent,
     room: ctx.room,
     record: false,
+    // Publish at the voice's own rate: the framework then does not resample Piper's audio (its
+    // resampler buffers before the first frame); WebRTC converts for Opus natively.
+    outputOptions: { audioSampleRate: piper.sampleRate },
     inputOptions: {
       participantIdentity: participant.identity,
       textInputCallback: (sess, event) => {

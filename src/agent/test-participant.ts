@@ -115,7 +115,7 @@ export class TestParticipant {
           segmentId: attributes['lk.segment_id'] ?? '',
           at: performance.now(),
         });
-      });
+      }, () => undefined); // a stream cut off by leaving the room is not a transcript
     });
   }
 
