@@ -226,9 +226,6 @@ async function entry(ctx: JobContext): Promise<void> {
     agent,
     room: ctx.room,
     record: false,
-    // Publish at the voice's own rate: the framework then does not resample Piper's audio (its
-    // resampler buffers before the first frame); WebRTC converts for Opus natively.
-    outputOptions: { audioSampleRate: piper.sampleRate },
     inputOptions: {
       participantIdentity: participant.identity,
       textInputCallback: (sess, event) => {

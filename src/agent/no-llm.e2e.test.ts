@@ -58,13 +58,14 @@ describe('agent mode without a language model', { timeout: 240_000 }, () => {
     assert.equal(agent.health().ready, true);
   });
 
-  it('tells a joining user once, in speech and transcript, that no language model is configured', async () => {
+  it('tells a joining user once, in speech and transcript, that no language model is configured (asking for a voice that is not installed falls back to TTS_VOICE)', async () => {
     participant = await TestParticipant.join({
       url: livekit.url,
       apiKey: livekit.apiKey,
       apiSecret: livekit.apiSecret,
       room: `no-llm-${Date.now()}`,
       agentName,
+      metadata: JSON.stringify({ voice: 'en_US-not-installed-medium' }),
     });
     const joined = performance.now();
     const notice = await participant.transcriptAfter('agent', joined, 90_000);

@@ -278,17 +278,29 @@ export class Session {
   private configure(message: ConfigureMessage): void {
     if (message.utterance_events !== undefined) this.extensions.utteranceEvents = message.utterance_events;
     if (message.binary_audio !== undefined) this.extensions.binaryAudio = message.binary_audio;
-    if (message.voice !== undefined) {
-      const previous = this.defaults.voice;
-      const voice = message.voice;
-      this.defaults.voice = voice;
-      this.deps.tts.sampleRate(voice).catch((err: unknown) => {
-        if (this.defaults.voice === voice) this.defaults.voice = previous;
-        this.log.info({ err, voice }, 'requested voice is not available');
-        this.sendError('VOICE_UNAVAILABLE', `voice ${JSON.stringify(voice)} is not available; keeping ${previous ? JSON.stringify(previous) : 'the default voice'}`);
-      });
-    }
     if (message.speed !== undefined) this.defaults.speed = message.speed;
+    const voice = message.voice;
+    if (voice === undefined) {
+      this.sendConfigured();
+      return;
+    }
+    // the voice becomes the default only once it is known to load; the reply waits for that
+    this.deps.tts.sampleRate(voice).then(
+      () => {
+        this.defaults.voice = voice;
+        this.sendConfigured();
+      },
+      (err: unknown) => {
+        this.log.info({ err, voice }, 'requested voice is not available');
+        const kept = this.defaults.voice ? JSON.stringify(this.defaults.voice) : 'the default voice';
+        this.sendError('VOICE_UNAVAILABLE', `voice ${JSON.stringify(voice)} is not available; keeping ${kept}`);
+        this.sendConfigured();
+      },
+    );
+  }
+
+  private sendConfigured(): void {
+    if (this.ended) return;
     this.send({
       type: 'configured',
       session_id: this.id,
