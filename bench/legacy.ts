@@ -2,13 +2,14 @@
  * Legacy WebSocket server benchmark (`npm run bench:legacy`): 1, 10 and 50 concurrent sessions
  * against the real service process with the real Piper voice.
  *
- * Each session behaves like a client that plays what it receives: it sends a two-sentence text,
- * reads the audio, waits until that audio would have finished playing, thinks a moment, and
- * sends the next. Reported per run: first-audio latency (text sent -> first frame received),
+ * With several sessions, each behaves like a client that plays what it receives: it sends a
+ * two-sentence text, reads the audio, waits until that audio would have finished playing, thinks
+ * a moment, and sends the next. A single session sends its texts back to back (nothing competes
+ * with it, so waiting would only cost samples). Reported per run: first-audio latency (text sent -> first frame received),
  * server overhead (first-audio latency minus the engine's own first-sentence synthesis time, which
  * the server reports in `utterance_end`), frames per second, sequence gaps, server CPU and RSS.
  *
- * Options (environment): BENCH_LEGACY_SECONDS=30,25,0 (run length per step; 0 = each session
+ * Options (environment): BENCH_LEGACY_SECONDS=20,25,0 (run length per step; 0 = each session
  * speaks one text, which keeps the overloaded 50-session step short),
  * BENCH_LEGACY_SESSIONS=1,10,50, VO_TEST_VOICES_DIR (voice folder).
  */
@@ -44,7 +45,7 @@ interface StepResult {
 
 const env = process.env;
 const sessionCounts = (env['BENCH_LEGACY_SESSIONS'] ?? '1,10,50').split(',').map(Number);
-const seconds = (env['BENCH_LEGACY_SECONDS'] ?? '30,25,0').split(',').map(Number);
+const seconds = (env['BENCH_LEGACY_SECONDS'] ?? '20,25,0').split(',').map(Number);
 /** Texts per session: unlimited within the run time, except the 50-session step, where each session speaks once. */
 const textsPerSession = (sessions: number, runSeconds: number) => (runSeconds > 0 ? Infinity : sessions >= 50 ? 1 : 3);
 
@@ -61,7 +62,7 @@ function rssMb(pid: number): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function runSession(url: string, index: number, deadline: number, maxTexts: number, startDelayMs: number, result: StepResult): Promise<void> {
+async function runSession(url: string, index: number, deadline: number, maxTexts: number, listen: boolean, startDelayMs: number, result: StepResult): Promise<void> {
   await sleep(startDelayMs);
   const client = await LegacyClient.connect(url, { timeoutMs: 30_000 });
   client.retainFrames = false;
@@ -94,6 +95,7 @@ async function runSession(url: string, index: number, deadline: number, maxTexts
         engineFirstSentenceMs: Number(end['first_sentence_synthesis_ms']),
         serverFirstAudioMs: Number(end['first_audio_ms']),
       });
+      if (!listen) continue;
       // "play" the audio, then think
       const playbackEnd = firstFrameAt + Number(end['frames']) * 20;
       await sleep(Math.max(0, playbackEnd - performance.now()) + 200 + Math.random() * 400);
@@ -113,7 +115,7 @@ async function runStep(url: string, pid: number, sessions: number, runSeconds: n
   const deadline = Date.now() + runSeconds * 1000;
   // arrivals spread over the first two seconds, as independent clients would come
   const spread = sessions === 1 ? 0 : 2000;
-  await Promise.all(Array.from({ length: sessions }, (_, i) => runSession(url, i, deadline, maxTexts, (spread * i) / sessions, result)));
+  await Promise.all(Array.from({ length: sessions }, (_, i) => runSession(url, i, deadline, maxTexts, sessions > 1, (spread * i) / sessions, result)));
   clearInterval(sampler);
   result.seconds = (performance.now() - started) / 1000;
   result.cpuPercent = ((cpuTicks(pid) - cpuStart) / ticksPerSecond / result.seconds) * 100;
