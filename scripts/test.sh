@@ -3,8 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-echo "==> typecheck"
-npx tsc --noEmit
+echo "==> typecheck and lint"
+npm run --silent lint
 echo "==> build web client"
 npm run --silent build:web
 echo "==> tests"

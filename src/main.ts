@@ -17,7 +17,7 @@ function readVersion(): string {
 }
 
 async function main(): Promise<void> {
-  let loaded;
+  let loaded: ReturnType<typeof loadConfig>;
   try {
     loaded = loadConfig();
   } catch (err) {

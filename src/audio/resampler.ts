@@ -139,7 +139,7 @@ function toInt16(input: Int16Array | Float32Array): Int16Array {
 }
 
 export function clampInt16(v: number): number {
-  return v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+  return v > 32767 ? 32767 : Math.max(v , -32768);
 }
 
 export function concatInt16(parts: readonly Int16Array[]): Int16Array {

@@ -106,7 +106,10 @@ export class RealtimePlayer {
       this.child.stdin?.write(frame);
       this.playheadAt += (frame.length / 2 / 48_000) * 1000;
     }
-    if (this.queue.length > 0) this.timer = setTimeout(() => ((this.timer = undefined), this.pump()), 20);
+    if (this.queue.length > 0) this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.pump();
+      }, 20);
   }
 
   private fail(message: string): void {

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { bool, host, int, list, number, oneOf, optional, port, portOrZero, text, url } from './fields.js';
+import { bool, host, int, list, number, oneOf, optional, portOrZero, text, url } from './fields.js';
 
 export const MODES = ['agent', 'legacy', 'hybrid'] as const;
 export type Mode = (typeof MODES)[number];

@@ -4,12 +4,18 @@ import { SynthesisScheduler } from './scheduler.js';
 import { TokenBucket } from './rate-limit.js';
 
 test('the scheduler runs at most `concurrency` jobs and serves the earliest deadline first', async () => {
-  let now = 0;
+  const now = 0;
   const scheduler = new SynthesisScheduler(1, () => now);
   const order: string[] = [];
   const releaseFirst = await scheduler.acquire(0);
-  const later = scheduler.acquire(2000).then((release) => (order.push('later sentence'), release()));
-  const urgent = scheduler.acquire(0).then((release) => (order.push('first sentence'), release()));
+  const later = scheduler.acquire(2000).then((release) => {
+    order.push('later sentence');
+    release();
+  });
+  const urgent = scheduler.acquire(0).then((release) => {
+    order.push('first sentence');
+    release();
+  });
   assert.equal(scheduler.queued, 2);
   releaseFirst();
   await Promise.all([later, urgent]);
@@ -21,9 +27,15 @@ test('a later sentence whose slack ran out goes before a new first sentence (no 
   const scheduler = new SynthesisScheduler(1, () => now);
   const order: string[] = [];
   const busy = await scheduler.acquire(0);
-  const later = scheduler.acquire(500).then((release) => (order.push('later sentence'), release()));
+  const later = scheduler.acquire(500).then((release) => {
+    order.push('later sentence');
+    release();
+  });
   now = 1000; // the later sentence is now overdue
-  const urgent = scheduler.acquire(0).then((release) => (order.push('new first sentence'), release()));
+  const urgent = scheduler.acquire(0).then((release) => {
+    order.push('new first sentence');
+    release();
+  });
   busy();
   await Promise.all([later, urgent]);
   assert.deepEqual(order, ['later sentence', 'new first sentence']);

@@ -7,7 +7,7 @@ const ABBREVIATIONS = new Set(['mr', 'mrs', 'ms', 'dr', 'prof', 'sr', 'jr', 'st'
  */
 export function splitSentences(text: string): string[] {
   const pieces: string[] = [];
-  const boundary = /([.!?\u2026]+["'\u201d\u2019)\]]*)(\s+)(?=["'\u201c\u2018(\[]?[\p{Lu}\p{N}])|\n\s*\n/gu;
+  const boundary = /([.!?\u2026]+["'\u201d\u2019)\]]*)(\s+)(?=["'\u201c\u2018([]?[\p{Lu}\p{N}])|\n\s*\n/gu;
   let start = 0;
   for (const match of text.matchAll(boundary)) {
     const end = (match.index ?? 0) + (match[1]?.length ?? 0);

@@ -31,7 +31,9 @@ afterEach(() => {
 });
 
 function assertGapFree(frames: readonly ReceivedFrame[], label = ''): void {
-  frames.forEach((frame, i) => assert.equal(frame.sequence, i + 1, `${label} frame ${i} has sequence ${frame.sequence}`));
+  frames.forEach((frame, i) => {
+    assert.equal(frame.sequence, i + 1, `${label} frame ${i} has sequence ${frame.sequence}`);
+  });
 }
 
 async function getJson(url: string): Promise<{ status: number; body: Record<string, unknown> }> {

@@ -16,7 +16,9 @@ const LONG_TEXT =
   'Finally the fourth sentence closes this rather long paragraph of test speech.';
 
 function assertGapFree(frames: readonly ReceivedFrame[], first = 1): void {
-  frames.forEach((frame, i) => assert.equal(frame.sequence, first + i, `frame ${i} has sequence ${frame.sequence}, expected ${first + i}`));
+  frames.forEach((frame, i) => {
+    assert.equal(frame.sequence, first + i, `frame ${i} has sequence ${frame.sequence}, expected ${first + i}`);
+  });
 }
 
 let engine: SpeechSynthesizer & { close(): Promise<void> };

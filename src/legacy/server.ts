@@ -47,7 +47,7 @@ export class LegacyServer {
       perMessageDeflate: false,
       clientTracking: false,
     });
-    this.http = createServer((req, res) => {
+    this.http = createServer((_req, res) => {
       res.writeHead(426, { 'content-type': 'application/json', upgrade: 'websocket', connection: 'Upgrade' });
       res.end(JSON.stringify({ error: 'this endpoint speaks WebSocket only', code: 'UPGRADE_REQUIRED' }));
     });

@@ -195,7 +195,7 @@ export function peakNormalize(audio: Float32Array): Int16Array {
   const pcm = new Int16Array(audio.length);
   for (let i = 0; i < audio.length; i++) {
     const v = audio[i]! * scale;
-    pcm[i] = v > MAX_WAV_VALUE ? MAX_WAV_VALUE : v < -MAX_WAV_VALUE ? -MAX_WAV_VALUE : v; // truncates like the C++ cast
+    pcm[i] = v > MAX_WAV_VALUE ? MAX_WAV_VALUE : Math.max(v , -MAX_WAV_VALUE); // truncates like the C++ cast
   }
   return pcm;
 }

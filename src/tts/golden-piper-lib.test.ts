@@ -35,7 +35,9 @@ describe("phoneme ids against the reference (Piper's espeak-ng build)", () => {
     const espeak = Espeak.get(build);
     assert.equal(espeak.exactTerminators, true, 'the build should report clause terminators');
     const ours = ourEspeakIds(golden, build);
-    golden.espeakCases.forEach((c, i) => assert.deepEqual(ours[i], c.ids, `ids differ for ${JSON.stringify(c.text)}`));
+    golden.espeakCases.forEach((c, i) => {
+      assert.deepEqual(ours[i], c.ids, `ids differ for ${JSON.stringify(c.text)}`);
+    });
     console.log(`golden ids: ${golden.espeakCases.length}/${golden.espeakCases.length} sentences identical with Piper's espeak-ng build`);
   });
 });
