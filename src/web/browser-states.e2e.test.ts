@@ -12,27 +12,15 @@ import { after, before, describe, test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startLiveKitServer, type LiveKitTestServer } from '../testing/livekit-server.js';
 import { freeTcpPort } from '../testing/ports.js';
-import { startWeb, type RunningWeb } from './test-support.js';
+import { CHROMIUM, CHROMIUM_BASE_ARGS, startWeb, type RunningWeb } from './test-support.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const BASE_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-device-for-media-stream',
-];
 
 async function launch(dir: string, args: string[]): Promise<BrowserContext> {
   if (!existsSync(CHROMIUM)) throw new Error('Debian chromium is missing: run `bash scripts/setup/apt.sh`');
   return chromium.launchPersistentContext(await mkdtemp(join(dir, 'profile-')), {
     executablePath: CHROMIUM,
     headless: true,
-    args: [...BASE_ARGS, ...args],
+    args: [...CHROMIUM_BASE_ARGS, ...args],
     viewport: { width: 1024, height: 768 },
   });
 }

@@ -20,8 +20,8 @@ import { startLlmServer } from '../testing/llm-server.js';
 import { freeTcpPort } from '../testing/ports.js';
 import { speak, speechToWav } from '../testing/speech.js';
 import { startSttServer } from '../testing/stt-server.js';
+import { CHROMIUM, CHROMIUM_BASE_ARGS } from './test-support.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const QUESTION = 'What is the capital of France?';
 const ARTIFACTS = join(PROJECT_ROOT, 'test-artifacts');
 // The fake microphone loops its file: the question, then a long pause, so a missed first turn
@@ -30,19 +30,7 @@ const LEAD_SILENCE_MS = 1500;
 const LOOP_PERIOD_MS = 30_000;
 
 function chromiumArgs(wavPath: string): string[] {
-  return [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--use-fake-ui-for-media-stream',
-    '--use-fake-device-for-media-stream',
-    `--use-file-for-fake-audio-capture=${wavPath}`,
-  ];
+  return [...CHROMIUM_BASE_ARGS, '--use-fake-ui-for-media-stream', `--use-file-for-fake-audio-capture=${wavPath}`];
 }
 
 async function questionWav(dir: string): Promise<string> {

@@ -47,3 +47,17 @@ export async function startWeb(
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/** Debian's Chromium, started the way this machine allows: headless, no sandbox (root), no background traffic. */
+export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM_BASE_ARGS: readonly string[] = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-fake-device-for-media-stream',
+];
