@@ -117,6 +117,10 @@ export class TestParticipant {
         });
       }, () => undefined); // a stream cut off by leaving the room is not a transcript
     });
+    // The agent also streams its session state; read and drop it (unhandled topics are logged per chunk).
+    this.room.registerByteStreamHandler('lk.agent.session', (reader) => {
+      void reader.readAll().catch(() => undefined);
+    });
   }
 
   private async record(track: RemoteTrack): Promise<void> {
