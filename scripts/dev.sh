@@ -39,7 +39,8 @@ keys:
 logging:
   level: warn
 YAML
-      "$VO_CACHE/bin/livekit-server" --config "$conf" &
+      # --dev accepts short secrets such as the default "secret"
+      "$VO_CACHE/bin/livekit-server" --dev --config "$conf" &
       lk_pid=$!
       trap 'kill "$lk_pid" 2>/dev/null || true' EXIT
       for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.2; done
