@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { downloadHint, UnknownSpeakerError, VoiceLoadError, VoiceNotFoundError } from './errors.js';
 import { InferenceWorker } from './inference-worker.js';
 import { type VoiceConfig, toVoiceConfig, voiceConfigSchema } from './voice-config.js';
@@ -85,7 +85,7 @@ export async function loadVoice(voicesDir: string, name: string, options: LoadVo
   for (const file of [paths.model, paths.config]) {
     const info = await stat(file).catch(() => undefined);
     if (!info?.isFile()) {
-      throw new VoiceNotFoundError(`voice ${name} is not installed: ${file} is missing; ${downloadHint(name)}`, name);
+      throw new VoiceNotFoundError(`voice ${name} is not installed: ${basename(file)} is missing from VOICES_DIR; ${downloadHint(name)}`, name);
     }
   }
   let json: unknown;
@@ -93,14 +93,14 @@ export async function loadVoice(voicesDir: string, name: string, options: LoadVo
     json = JSON.parse(await readFile(paths.config, 'utf8'));
   } catch (err) {
     throw new VoiceLoadError(
-      `voice ${name}: ${paths.config} is not valid JSON (${(err as Error).message}); re-download it: ${downloadHint(name)}`,
+      `voice ${name}: ${basename(paths.config)} is not valid JSON (${(err as Error).message}); re-download it: ${downloadHint(name)}`,
       name,
     );
   }
   const parsed = voiceConfigSchema.safeParse(json);
   if (!parsed.success) {
     const why = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new VoiceLoadError(`voice ${name}: ${paths.config} is not a Piper voice config (${why})`, name);
+    throw new VoiceLoadError(`voice ${name}: ${basename(paths.config)} is not a Piper voice config (${why})`, name);
   }
   const config = toVoiceConfig(parsed.data);
   let worker: InferenceWorker;
@@ -111,7 +111,7 @@ export async function loadVoice(voicesDir: string, name: string, options: LoadVo
     });
   } catch (err) {
     throw new VoiceLoadError(
-      `voice ${name}: ${paths.model} is not a loadable ONNX model (${firstLine((err as Error).message)}); re-download it: ${downloadHint(name)}`,
+      `voice ${name}: ${basename(paths.model)} is not a loadable ONNX model (${firstLine((err as Error).message)}); re-download it: ${downloadHint(name)}`,
       name,
     );
   }
