@@ -1,7 +1,10 @@
 # Shared helpers for the set-up parts (sourced).
 VO_CACHE="${VO_CACHE:-$HOME/.cache/voice-orchestrator}"
 
-die() { echo "setup: $*" >&2; exit 1; }
+VO_SETUP_PART="$(basename "$0" .sh)"
+say() { printf '[setup:%s] %s\n' "$VO_SETUP_PART" "$*"; }
+fail() { printf '[setup:%s] ERROR: %s\n' "$VO_SETUP_PART" "$*" >&2; exit 1; }
+die() { fail "$@"; }
 
 need_root() {
   if [[ "$(id -u)" != 0 ]]; then

