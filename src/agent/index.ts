@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { AgentServer, initializeLogger, loggerOptions, ServerOptions } from '@livekit/agents';
 import type { Registry } from 'prom-client';
 import type { Component, ComponentHealth } from '../component.js';
+import { maskUrlCredentials } from '../config/mask.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../ops/logger.js';
 import type { SpeechSynthesizer } from '../tts/types.js';
@@ -69,11 +70,15 @@ class LiveKitAgentComponent implements AgentComponent {
   private failedProbes = 0;
   private probing = false;
   private poller: NodeJS.Timeout | undefined;
+  private controlEnv: Record<string, string> = {};
+  /** LIVEKIT_URL as it may appear in logs and status (credentials inside it masked). */
+  private readonly shownUrl: string;
 
   constructor(options: AgentComponentOptions) {
     this.config = options.config;
     this.logger = options.logger;
     this.control = new ControlServer(options.config, options.logger);
+    this.shownUrl = maskUrlCredentials(options.config.LIVEKIT_URL);
     this.metrics = new AgentMetrics(options.metrics, {
       activeSessions: () => this.activeSessions(),
       registered: () => this.registered,
@@ -94,6 +99,10 @@ class LiveKitAgentComponent implements AgentComponent {
       initializeLogger({ pretty: this.config.LOG_FORMAT === 'pretty', level: frameworkLogLevel(this.config.LOG_LEVEL) });
     }
     await this.control.start();
+    // Job processes are forked from this process and inherit its environment: that is how they
+    // find the private control socket and its per-run token.
+    this.controlEnv = this.control.env();
+    Object.assign(process.env, this.controlEnv);
 
     this.workerHealthPort = this.config.AGENT_HEALTH_PORT === 0 ? await freeLoopbackPort() : this.config.AGENT_HEALTH_PORT;
     const here = fileURLToPath(import.meta.url);
@@ -157,8 +166,8 @@ class LiveKitAgentComponent implements AgentComponent {
       new Promise<boolean>((resolve) => setTimeout(() => resolve(false), FIRST_REGISTRATION_WAIT_MS).unref()),
     ]);
     if (!waited) {
-      this.lastProblem = `not registered with the LiveKit server at ${this.config.LIVEKIT_URL} yet (retrying)`;
-      this.logger.warn({ url: this.config.LIVEKIT_URL }, 'agent worker not registered yet; it keeps retrying and /ready says so');
+      this.lastProblem = `not registered with the LiveKit server at ${this.shownUrl} yet (retrying)`;
+      this.logger.warn({ url: this.shownUrl }, 'agent worker not registered yet; it keeps retrying and /ready says so');
     }
   }
 
@@ -178,6 +187,10 @@ class LiveKitAgentComponent implements AgentComponent {
     this.registered = false;
     this.lastProblem = 'stopped';
     await this.control.stop();
+    for (const [name, value] of Object.entries(this.controlEnv)) {
+      if (process.env[name] === value) delete process.env[name];
+    }
+    this.controlEnv = {};
   }
 
   health(): ComponentHealth {
@@ -190,7 +203,7 @@ class LiveKitAgentComponent implements AgentComponent {
       registered: this.registered,
       registrations: this.registrations,
       agent_name: this.config.AGENT_NAME,
-      livekit_url: this.config.LIVEKIT_URL,
+      livekit_url: this.shownUrl,
       sessions_active: this.activeSessions(),
       sessions_total: this.sessionsTotal,
     };
@@ -225,7 +238,7 @@ class LiveKitAgentComponent implements AgentComponent {
     if (this.failedProbes >= 2 && this.registered && this.lastRegisteredAt < probedAt) {
       this.registered = false;
       this.lastProblem = 'connection to the LiveKit server lost; reconnecting';
-      this.logger.warn({ url: this.config.LIVEKIT_URL }, 'agent worker lost its LiveKit connection; reconnecting');
+      this.logger.warn({ url: this.shownUrl }, 'agent worker lost its LiveKit connection; reconnecting');
     }
   }
 }

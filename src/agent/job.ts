@@ -8,6 +8,7 @@
 import { type JobContext, type JobProcess, defineAgent, type llm, tokenize, tts as ttsBase, voice } from '@livekit/agents';
 import * as openai from '@livekit/agents-plugin-openai';
 import * as silero from '@livekit/agents-plugin-silero';
+import { ParticipantKind, type RemoteParticipant, RoomEvent, type TextStreamReader } from '@livekit/rtc-node';
 import OpenAI from 'openai';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -19,9 +20,14 @@ import { guardLlmStream, type LlmFailure } from './llm-guard.js';
 import { PiperTTS } from './piper-tts.js';
 import { describeError, ResilientSTT, transcriptValidatingFetch } from './resilient-stt.js';
 import {
+  ChatGate,
+  type ConversationEnd,
+  ConversationWatchdog,
   LLM_APOLOGY,
   llmSettings,
+  MAX_CONVERSATION_NOTICE,
   NO_LLM_NOTICE,
+  readBoundedText,
   resolveInstructions,
   STT_APOLOGY,
   sttSettings,
@@ -39,6 +45,12 @@ interface Prewarmed {
 
 /** Apologies closer together than this are dropped: one failure often hits several utterances. */
 const APOLOGY_INTERVAL_MS = 4000;
+/** The topic of typed chat (LiveKit's `lk.chat` text streams, what the page sends). */
+const CHAT_TOPIC = 'lk.chat';
+/** Refused chat messages are logged at most this often per conversation. */
+const CHAT_WARN_INTERVAL_MS = 10_000;
+/** Longest the goodbye at the maximum conversation length may take before the agent leaves anyway. */
+const GOODBYE_TIMEOUT_MS = 15_000;
 
 async function prewarm(proc: JobProcess): Promise<void> {
   let control: ControlClient | undefined;
@@ -115,7 +127,55 @@ async function entry(ctx: JobContext): Promise<void> {
   };
 
   await ctx.connect();
-  const participant = await ctx.waitForParticipant();
+
+  // Limits that keep this room from holding an agent (a session slot) forever.
+  let session: voice.AgentSession | undefined;
+  let ended: (reason: ConversationEnd) => void = () => undefined;
+  const endedPromise = new Promise<ConversationEnd>((resolve) => {
+    ended = resolve;
+  });
+  const watchdog = new ConversationWatchdog({
+    awayMs: config.AGENT_USER_AWAY_TIMEOUT_MS,
+    maxMs: config.AGENT_MAX_CONVERSATION_MS,
+    onEnd: (reason) => {
+      ended(reason);
+      void endConversation(reason);
+    },
+  });
+  const countUsers = () => [...ctx.room.remoteParticipants.values()].filter((p) => p.info.kind !== ParticipantKind.AGENT).length;
+  const onParticipantsChanged = () => watchdog.usersPresent(countUsers());
+  ctx.room.on(RoomEvent.ParticipantConnected, onParticipantsChanged).on(RoomEvent.ParticipantDisconnected, onParticipantsChanged);
+  ctx.addShutdownCallback(async () => {
+    watchdog.stop();
+    ctx.room.off(RoomEvent.ParticipantConnected, onParticipantsChanged).off(RoomEvent.ParticipantDisconnected, onParticipantsChanged);
+  });
+  watchdog.start();
+  onParticipantsChanged();
+
+  async function endConversation(reason: ConversationEnd): Promise<void> {
+    const messages: Record<ConversationEnd, string> = {
+      no_participant: `no user in the room for ${config.AGENT_USER_AWAY_TIMEOUT_MS} ms (AGENT_USER_AWAY_TIMEOUT_MS): leaving`,
+      user_away: `user silent for ${config.AGENT_USER_AWAY_TIMEOUT_MS} ms (AGENT_USER_AWAY_TIMEOUT_MS): leaving`,
+      max_duration: `conversation reached ${config.AGENT_MAX_CONVERSATION_MS} ms (AGENT_MAX_CONVERSATION_MS): saying goodbye and leaving`,
+    };
+    logger.info({ reason }, messages[reason]);
+    if (reason === 'max_duration' && session) {
+      try {
+        const goodbye = session.say(MAX_CONVERSATION_NOTICE, { allowInterruptions: false, addToChatCtx: false });
+        await Promise.race([goodbye.waitForPlayout(), new Promise((resolve) => setTimeout(resolve, GOODBYE_TIMEOUT_MS).unref())]);
+      } catch (err) {
+        logger.warn({ cause: describeError(err) }, 'could not say goodbye');
+      }
+    }
+    session?.shutdown({ drain: false, reason });
+    ctx.shutdown(`conversation ended: ${reason}`);
+  }
+
+  const arrival = Promise.resolve(ctx.waitForParticipant());
+  // Once the watchdog ended the job, the room disconnect rejects the wait: nobody is waiting any more.
+  arrival.catch(() => undefined);
+  const participant = await Promise.race([arrival, endedPromise.then(() => undefined)]);
+  if (!participant || watchdog.hasEnded) return;
 
   const voiceName = await pickVoice(engine, config.TTS_VOICE, voiceFromMetadata(participant.metadata, ctx.room.metadata), logger);
   const piper = new PiperTTS({ engine, voice: voiceName, sampleRate: await engine.sampleRate(voiceName) });
@@ -129,7 +189,6 @@ async function entry(ctx: JobContext): Promise<void> {
   const sttConfig = llmConfig ? sttSettings(config) : undefined;
 
   let lastApologyAt = 0;
-  let session: voice.AgentSession | undefined;
   const apologise = (text: string) => {
     const now = Date.now();
     if (!session || now - lastApologyAt < APOLOGY_INTERVAL_MS) return;
@@ -173,6 +232,11 @@ async function entry(ctx: JobContext): Promise<void> {
     llm: model,
     tts,
     ...SESSION_TUNING(config.AGENT_PROVIDER_TIMEOUT_MS),
+    // The framework's user-away state: user and agent both silent (no typed message either) this long.
+    userAwayTimeout: config.AGENT_USER_AWAY_TIMEOUT_MS / 1000,
+  });
+  session.on(voice.AgentSessionEventTypes.UserStateChanged, ({ newState }) => {
+    if (newState === 'away') watchdog.userAway();
   });
 
   session.on(voice.AgentSessionEventTypes.MetricsCollected, ({ metrics }) => {
@@ -222,20 +286,31 @@ async function entry(ctx: JobContext): Promise<void> {
     },
   });
 
+  registerChat(ctx.room, participant, {
+    maxChars: config.AGENT_MAX_CHAT_CHARS,
+    gate: new ChatGate(config.AGENT_CHAT_RATE_PER_MIN),
+    logger,
+    onMessage: (text) => {
+      const current = session;
+      if (!current || watchdog.hasEnded) return;
+      if (!model) {
+        logger.info('typed chat ignored: no language model configured');
+        return;
+      }
+      current.interrupt();
+      current.generateReply({ userInput: text });
+    },
+  });
+
   await session.start({
     agent,
     room: ctx.room,
     record: false,
     inputOptions: {
       participantIdentity: participant.identity,
-      textInputCallback: (sess, event) => {
-        if (!model) {
-          logger.info('typed chat ignored: no language model configured');
-          return;
-        }
-        sess.interrupt();
-        sess.generateReply({ userInput: event.text });
-      },
+      // Typed chat is read by registerChat (bounded in size and rate), not by the framework,
+      // whose reader would buffer a message of any size.
+      textEnabled: false,
     },
   });
   logger.info({ voice: voiceName, participant: participant.identity, llm: llmConfig?.provider ?? null, stt: sttConfig?.provider ?? null }, 'agent session started');
@@ -245,6 +320,42 @@ async function entry(ctx: JobContext): Promise<void> {
   } else if (config.AGENT_GREETING.trim().length > 0) {
     session.say(config.AGENT_GREETING, { allowInterruptions: true });
   }
+}
+
+/**
+ * Typed chat from the conversation's user on `lk.chat`: at most `maxChars` characters (a longer
+ * stream is closed as soon as it is too long, so it is never buffered whole) and at most the
+ * gate's rate; other senders and refused messages are dropped.
+ */
+function registerChat(
+  room: JobContext['room'],
+  user: RemoteParticipant,
+  options: { maxChars: number; gate: ChatGate; logger: Logger; onMessage: (text: string) => void },
+): void {
+  const { maxChars, gate, logger, onMessage } = options;
+  let lastWarnAt = 0;
+  const refuse = (reader: TextStreamReader, why: string) => {
+    void reader.close().catch(() => undefined);
+    const now = Date.now();
+    if (now - lastWarnAt >= CHAT_WARN_INTERVAL_MS) {
+      lastWarnAt = now;
+      logger.warn({ why, max_chars: maxChars }, `typed chat message ignored: ${why}`);
+    }
+  };
+  room.registerTextStreamHandler(CHAT_TOPIC, (reader, sender) => {
+    if (sender.identity !== user.identity) return refuse(reader, 'not from the user of this conversation');
+    if (!gate.take()) return refuse(reader, 'more messages per minute than AGENT_CHAT_RATE_PER_MIN');
+    // UTF-8 needs at most 4 bytes per character: a declared size beyond that is too long already.
+    if (typeof reader.info.totalSize === 'number' && reader.info.totalSize > maxChars * 4) return refuse(reader, 'longer than AGENT_MAX_CHAT_CHARS');
+    readBoundedText(reader, maxChars).then(
+      (text) => {
+        if (text === undefined) return refuse(reader, 'longer than AGENT_MAX_CHAT_CHARS');
+        if (text.trim().length === 0) return;
+        onMessage(text);
+      },
+      (err: unknown) => logger.warn({ cause: describeError(err) }, 'typed chat message could not be read'),
+    );
+  });
 }
 
 /** The requested voice when it loads, otherwise the default one. */

@@ -4,7 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../config/load.js';
-import { llmSettings, providerWarnings, resolveInstructions, sttSettings, voiceFromMetadata } from './settings.js';
+import {
+  ChatGate,
+  type ConversationEnd,
+  ConversationWatchdog,
+  llmSettings,
+  providerWarnings,
+  readBoundedText,
+  resolveInstructions,
+  sttSettings,
+  voiceFromMetadata,
+} from './settings.js';
 
 // An empty folder: a developer's own .env must not leak into these cases.
 const emptyDir = mkdtempSync(join(tmpdir(), 'vo-settings-'));
@@ -53,5 +63,99 @@ describe('agent settings', () => {
     assert.equal(voiceFromMetadata('{"voice":42}', undefined), undefined);
     assert.equal(voiceFromMetadata('{"voice":".hidden"}'), undefined);
     assert.equal(voiceFromMetadata(undefined, '[]'), undefined);
+  });
+});
+
+describe('conversation limits', () => {
+  it('admits typed chat up to the per-minute rate, refilled evenly over the minute', () => {
+    let now = 0;
+    const gate = new ChatGate(3, () => now);
+    assert.deepEqual([gate.take(), gate.take(), gate.take(), gate.take()], [true, true, true, false]);
+    now += 10_000; // a third of a token back
+    assert.equal(gate.take(), false);
+    now += 10_000; // 2/3 + 1/3 = one token
+    assert.equal(gate.take(), true);
+    now += 10 * 60_000; // never more than the burst
+    assert.deepEqual([gate.take(), gate.take(), gate.take(), gate.take()], [true, true, true, false]);
+  });
+
+  it('reads a chat stream up to the limit and stops reading (closing the stream) as soon as it is longer', async () => {
+    async function* chunks(parts: string[], state: { pulled: number; closed: boolean }) {
+      try {
+        for (const part of parts) {
+          state.pulled += 1;
+          yield part;
+        }
+      } finally {
+        state.closed = true;
+      }
+    }
+    const ok = { pulled: 0, closed: false };
+    assert.equal(await readBoundedText(chunks(['hello ', 'there'], ok), 11), 'hello there');
+    const long = { pulled: 0, closed: false };
+    assert.equal(await readBoundedText(chunks(['x'.repeat(8), 'y'.repeat(8), 'never read', 'never read'], long), 10), undefined);
+    assert.equal(long.pulled, 2, 'stopped at the chunk that crossed the limit');
+    assert.ok(long.closed, 'the stream was closed');
+  });
+
+  const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('ends a room nobody joins, once, after the away timeout', async () => {
+    const ends: ConversationEnd[] = [];
+    const dog = new ConversationWatchdog({ awayMs: 60, maxMs: 10_000, onEnd: (r) => ends.push(r) });
+    dog.start();
+    await wait(150);
+    assert.deepEqual(ends, ['no_participant']);
+    assert.ok(dog.hasEnded);
+    dog.userAway();
+    assert.deepEqual(ends, ['no_participant'], 'ends only once');
+  });
+
+  it('keeps a room with a user, and ends it when the user has been gone for the away timeout', async () => {
+    const ends: ConversationEnd[] = [];
+    const dog = new ConversationWatchdog({ awayMs: 80, maxMs: 10_000, onEnd: (r) => ends.push(r) });
+    dog.start();
+    dog.usersPresent(1);
+    await wait(150);
+    assert.deepEqual(ends, [], 'a present user keeps the room');
+    dog.usersPresent(0);
+    await wait(40);
+    dog.usersPresent(1); // came back in time (a reconnect)
+    await wait(120);
+    assert.deepEqual(ends, []);
+    dog.usersPresent(0);
+    await wait(150);
+    assert.deepEqual(ends, ['no_participant']);
+  });
+
+  it('ends on the framework user-away state and at the maximum length, and stop() cancels everything', async () => {
+    const away: ConversationEnd[] = [];
+    const a = new ConversationWatchdog({ awayMs: 10_000, maxMs: 10_000, onEnd: (r) => away.push(r) });
+    a.start();
+    a.usersPresent(1);
+    a.userAway();
+    assert.deepEqual(away, ['user_away']);
+
+    const long: ConversationEnd[] = [];
+    const b = new ConversationWatchdog({ awayMs: 10_000, maxMs: 60, onEnd: (r) => long.push(r) });
+    b.start();
+    b.usersPresent(1);
+    await wait(150);
+    assert.deepEqual(long, ['max_duration']);
+
+    const stopped: ConversationEnd[] = [];
+    const c = new ConversationWatchdog({ awayMs: 30, maxMs: 30, onEnd: (r) => stopped.push(r) });
+    c.start();
+    c.stop();
+    await wait(100);
+    assert.deepEqual(stopped, []);
+  });
+
+  it('has bounded defaults for every conversation limit', () => {
+    const config = configWith({});
+    assert.equal(config.AGENT_USER_AWAY_TIMEOUT_MS, 300_000);
+    assert.equal(config.AGENT_MAX_CONVERSATION_MS, 3_600_000);
+    assert.equal(config.AGENT_MAX_CHAT_CHARS, 2000);
+    assert.equal(config.AGENT_CHAT_RATE_PER_MIN, 20);
   });
 });

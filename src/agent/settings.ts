@@ -18,6 +18,10 @@ export type AgentConfig = Pick<
   | 'AGENT_PROVIDER_TIMEOUT_MS'
   | 'AGENT_IDLE_PROCESSES'
   | 'AGENT_MAX_SESSIONS'
+  | 'AGENT_USER_AWAY_TIMEOUT_MS'
+  | 'AGENT_MAX_CONVERSATION_MS'
+  | 'AGENT_MAX_CHAT_CHARS'
+  | 'AGENT_CHAT_RATE_PER_MIN'
   | 'OPENAI_API_KEY'
   | 'LLM_MODEL'
   | 'LLM_BASE_URL'
@@ -118,3 +122,110 @@ export const NO_LLM_NOTICE =
   'Hello. No language model is configured for this assistant, so I cannot answer yet. Please ask the operator to set one up.';
 export const STT_APOLOGY = "Sorry, I couldn't understand that because my speech recognition is having trouble. Please try again in a moment.";
 export const LLM_APOLOGY = "Sorry, I'm having trouble thinking right now. Please try again in a moment.";
+export const MAX_CONVERSATION_NOTICE = "We've reached the time limit for this conversation. Thank you for talking with me. Goodbye!";
+
+/** Why a conversation is ended by the agent rather than by the user. */
+export type ConversationEnd = 'no_participant' | 'user_away' | 'max_duration';
+
+/**
+ * Typed chat admission for one conversation: a token bucket of `perMinute` messages (full at the
+ * start, refilled evenly over a minute). Every message counts, admitted or not, so a flood cannot
+ * buy itself work by sending oversized messages.
+ */
+export class ChatGate {
+  private tokens: number;
+  private updatedMs: number;
+
+  constructor(
+    private readonly perMinute: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.tokens = perMinute;
+    this.updatedMs = now();
+  }
+
+  /** Takes one message; false when over the rate. */
+  take(): boolean {
+    const now = this.now();
+    this.tokens = Math.min(this.perMinute, this.tokens + ((now - this.updatedMs) * this.perMinute) / 60_000);
+    this.updatedMs = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+/**
+ * Reads a text stream up to `maxChars`. Returns the text, or undefined as soon as it is longer
+ * (the iteration is ended, which closes the stream: the rest is never buffered).
+ */
+export async function readBoundedText(stream: AsyncIterable<string>, maxChars: number): Promise<string | undefined> {
+  let text = '';
+  for await (const chunk of stream) {
+    text += chunk;
+    if (text.length > maxChars) return undefined;
+  }
+  return text;
+}
+
+export interface WatchdogOptions {
+  /** No user in the room for this long ends the conversation. */
+  awayMs: number;
+  /** The conversation ends this long after start() whatever happens. */
+  maxMs: number;
+  onEnd: (reason: ConversationEnd) => void;
+}
+
+/**
+ * The limits that keep a room from pinning an agent forever: nobody in the room for `awayMs`
+ * (never joined, or left without saying goodbye) and a conversation longer than `maxMs`. Silence
+ * with the user still present is the framework's user-away state (AgentSession userAwayTimeout),
+ * reported here with userAway(). Ends once; stop() cancels everything.
+ */
+export class ConversationWatchdog {
+  private absentTimer: NodeJS.Timeout | undefined;
+  private maxTimer: NodeJS.Timeout | undefined;
+  private ended = false;
+
+  constructor(private readonly options: WatchdogOptions) {}
+
+  /** Starts the maximum-length clock; the user counts as absent until usersPresent() says otherwise. */
+  start(): void {
+    this.maxTimer = setTimeout(() => this.end('max_duration'), this.options.maxMs);
+    this.maxTimer.unref();
+    this.usersPresent(0);
+  }
+
+  /** How many users (non-agent participants) are in the room now. */
+  usersPresent(count: number): void {
+    if (this.ended) return;
+    if (count > 0) {
+      clearTimeout(this.absentTimer);
+      this.absentTimer = undefined;
+    } else if (!this.absentTimer) {
+      this.absentTimer = setTimeout(() => this.end('no_participant'), this.options.awayMs);
+      this.absentTimer.unref();
+    }
+  }
+
+  /** The framework marked the user away (present but silent, no typed message, for awayMs). */
+  userAway(): void {
+    this.end('user_away');
+  }
+
+  get hasEnded(): boolean {
+    return this.ended;
+  }
+
+  stop(): void {
+    this.ended = true;
+    clearTimeout(this.absentTimer);
+    clearTimeout(this.maxTimer);
+  }
+
+  private end(reason: ConversationEnd): void {
+    if (this.ended) return;
+    this.stop();
+    this.options.onEnd(reason);
+  }
+}

@@ -16,17 +16,69 @@ const KAISER_BETA = 8.6;
 /** Largest polyphase table we build (interpolation factor after reducing the ratio). */
 const MAX_PHASES = 4096;
 
+/** A polyphase filter for one rate pair: `up` phases of `taps` coefficients each. Shared, read-only. */
+export interface ResamplerFilter {
+  readonly up: number;
+  readonly down: number;
+  readonly taps: number;
+  /** Input offset of tap 0 relative to the sample at or before the output instant. */
+  readonly firstTap: number;
+  readonly table: Float64Array;
+}
+
+/** Filters already built, by "inRate:outRate": building one costs milliseconds of CPU. */
+const filters = new Map<string, ResamplerFilter>();
+
+/** The filter for a rate pair, built on first use and then shared by every Resampler for that pair. */
+export function resamplerFilter(inRate: number, outRate: number): ResamplerFilter {
+  const key = `${inRate}:${outRate}`;
+  let filter = filters.get(key);
+  if (!filter) {
+    filter = buildFilter(inRate, outRate);
+    filters.set(key, filter);
+  }
+  return filter;
+}
+
+function buildFilter(inRate: number, outRate: number): ResamplerFilter {
+  const g = gcd(inRate, outRate);
+  const up = outRate / g;
+  const down = inRate / g;
+  if (up > MAX_PHASES) throw new RangeError(`unsupported resampling ratio ${inRate} -> ${outRate}`);
+  // cutoff relative to the input rate's Nyquist; widen the kernel when decimating
+  const fc = CUTOFF * Math.min(1, outRate / inRate);
+  const halfWidth = Math.ceil(HALF_ZERO_CROSSINGS / fc);
+  const taps = 2 * halfWidth;
+  const firstTap = -halfWidth + 1;
+  const table = new Float64Array(up * taps);
+  for (let phase = 0; phase < up; phase++) {
+    const frac = phase / up; // output position between input samples base and base + 1
+    let sum = 0;
+    for (let k = 0; k < taps; k++) {
+      const t = firstTap + k - frac; // distance from the output instant, in input samples
+      const w = kaiser(t / (halfWidth + 1), KAISER_BETA);
+      const v = fc * sinc(fc * t) * w;
+      table[phase * taps + k] = v;
+      sum += v;
+    }
+    // unity gain at DC for every phase (no ripple between phases)
+    for (let k = 0; k < taps; k++) table[phase * taps + k]! /= sum;
+  }
+  return { up, down, taps, firstTap, table };
+}
+
 export class Resampler {
   readonly inRate: number;
   readonly outRate: number;
-  private readonly up: number;
-  private readonly down: number;
-  /** Filter taps per phase and the input offset of tap 0 relative to the centre sample. */
-  private readonly taps: number;
-  private readonly firstTap: number;
-  private readonly table: Float64Array;
-  /** Input not yet fully used, starting at absolute input index `bufStart`. */
-  private buf: Float64Array = new Float64Array(0);
+  /** The polyphase filter, shared with every other Resampler for the same rate pair. */
+  readonly filter: ResamplerFilter;
+  /**
+   * Input still needed, as floats: `buf[0 .. bufLength)` holds absolute input samples from
+   * `bufStart`. After each push only the last taps' worth is kept (moved to the front), so the
+   * buffer grows only to the largest push plus one filter length and is reused from push to push.
+   */
+  private buf: Float64Array;
+  private bufLength = 0;
   private bufStart = 0;
   private inCount = 0;
   /** Next output sample index (absolute). */
@@ -37,31 +89,10 @@ export class Resampler {
     if (!Number.isInteger(inRate) || !Number.isInteger(outRate) || inRate <= 0 || outRate <= 0) {
       throw new RangeError(`sample rates must be positive integers (got ${inRate} -> ${outRate})`);
     }
-    const g = gcd(inRate, outRate);
     this.inRate = inRate;
     this.outRate = outRate;
-    this.up = outRate / g;
-    this.down = inRate / g;
-    if (this.up > MAX_PHASES) throw new RangeError(`unsupported resampling ratio ${inRate} -> ${outRate}`);
-    // cutoff relative to the input rate's Nyquist; widen the kernel when decimating
-    const fc = CUTOFF * Math.min(1, outRate / inRate);
-    const halfWidth = Math.ceil(HALF_ZERO_CROSSINGS / fc);
-    this.taps = 2 * halfWidth;
-    this.firstTap = -halfWidth + 1;
-    this.table = new Float64Array(this.up * this.taps);
-    for (let phase = 0; phase < this.up; phase++) {
-      const frac = phase / this.up; // output position between input samples base and base + 1
-      let sum = 0;
-      for (let k = 0; k < this.taps; k++) {
-        const t = this.firstTap + k - frac; // distance from the output instant, in input samples
-        const w = kaiser(t / (halfWidth + 1), KAISER_BETA);
-        const v = fc * sinc(fc * t) * w;
-        this.table[phase * this.taps + k] = v;
-        sum += v;
-      }
-      // unity gain at DC for every phase (no ripple between phases)
-      for (let k = 0; k < this.taps; k++) this.table[phase * this.taps + k]! /= sum;
-    }
+    this.filter = resamplerFilter(inRate, outRate);
+    this.buf = new Float64Array(inRate === outRate ? 0 : 2 * this.filter.taps);
   }
 
   /** Feeds samples and returns every output sample that no longer depends on future input. */
@@ -88,45 +119,54 @@ export class Resampler {
   }
 
   private append(input: Int16Array | Float32Array): void {
+    const needed = this.bufLength + input.length;
+    if (needed > this.buf.length) {
+      const grown = new Float64Array(Math.max(needed, 2 * this.buf.length));
+      grown.set(this.buf.subarray(0, this.bufLength));
+      this.buf = grown;
+    }
     const scale = input instanceof Float32Array ? 32768 : 1;
-    const next = new Float64Array(this.buf.length + input.length);
-    next.set(this.buf);
-    for (let i = 0; i < input.length; i++) next[this.buf.length + i] = input[i]! * scale;
-    this.buf = next;
+    const buf = this.buf;
+    const at = this.bufLength;
+    for (let i = 0; i < input.length; i++) buf[at + i] = input[i]! * scale;
+    this.bufLength = needed;
     this.inCount += input.length;
   }
 
   private drain(final: boolean): Int16Array {
-    const lastTap = this.firstTap + this.taps - 1;
-    const totalOut = final ? Math.ceil((this.inCount * this.up) / this.down) : Infinity;
-    const out: number[] = [];
-    for (;;) {
-      const j = this.outIndex;
-      if (j >= totalOut) break;
-      const pos = j * this.down;
-      const base = Math.floor(pos / this.up);
-      if (!final && base + lastTap >= this.inCount) break;
-      const phase = pos - base * this.up;
-      const row = phase * this.taps;
+    const { up, down, taps, firstTap, table } = this.filter;
+    const lastTap = firstTap + taps - 1;
+    // outputs j < end are ready: all of them at the end of input, otherwise those whose last tap is in
+    // (floor(j * down / up) + lastTap < inCount  <=>  j < (inCount - lastTap) * up / down)
+    const end = final
+      ? Math.ceil((this.inCount * up) / down)
+      : Math.max(this.outIndex, Math.ceil(((this.inCount - lastTap) * up) / down));
+    const result = new Int16Array(end - this.outIndex);
+    const buf = this.buf;
+    const bufLength = this.bufLength;
+    for (let n = 0; n < result.length; n++) {
+      const pos = (this.outIndex + n) * down;
+      const base = Math.floor(pos / up);
+      const row = (pos - base * up) * taps;
+      const from = base + firstTap - this.bufStart; // buffer index of tap 0
       let acc = 0;
-      for (let k = 0; k < this.taps; k++) {
-        const idx = base + this.firstTap + k - this.bufStart;
-        if (idx < 0) continue; // before the stream: silence (or already consumed, never needed)
-        if (idx >= this.buf.length) break; // after the end: silence
-        acc += this.buf[idx]! * this.table[row + k]!;
+      if (from >= 0 && from + taps <= bufLength) {
+        for (let k = 0; k < taps; k++) acc += buf[from + k]! * table[row + k]!;
+      } else {
+        // at the start or the end of the stream: what lies outside the input is silence
+        for (let k = Math.max(0, -from); k < taps && from + k < bufLength; k++) acc += buf[from + k]! * table[row + k]!;
       }
-      out.push(acc);
-      this.outIndex++;
+      result[n] = clampInt16(Math.round(acc));
     }
-    // keep only the input the next output still needs
-    const neededFrom = Math.floor((this.outIndex * this.down) / this.up) + this.firstTap;
-    const drop = Math.min(Math.max(0, neededFrom - this.bufStart), this.buf.length);
+    this.outIndex = end;
+    // keep only the input the next output still needs: at most one filter length
+    const neededFrom = Math.floor((this.outIndex * down) / up) + firstTap;
+    const drop = Math.min(Math.max(0, neededFrom - this.bufStart), bufLength);
     if (drop > 0) {
-      this.buf = this.buf.slice(drop);
+      buf.copyWithin(0, drop, bufLength);
+      this.bufLength = bufLength - drop;
       this.bufStart += drop;
     }
-    const result = new Int16Array(out.length);
-    for (let i = 0; i < out.length; i++) result[i] = clampInt16(Math.round(out[i]!));
     return result;
   }
 }
@@ -139,7 +179,7 @@ function toInt16(input: Int16Array | Float32Array): Int16Array {
 }
 
 export function clampInt16(v: number): number {
-  return v > 32767 ? 32767 : Math.max(v , -32768);
+  return v > 32767 ? 32767 : Math.max(v, -32768);
 }
 
 export function concatInt16(parts: readonly Int16Array[]): Int16Array {

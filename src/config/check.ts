@@ -1,7 +1,7 @@
 /** `npm run config:check`: prints the effective configuration, secrets masked, with each value's layer. */
 import { ConfigError, loadConfig } from './load.js';
 import { type VarName, VARIABLES } from './schema.js';
-import { maskSecret } from './mask.js';
+import { displayValue } from './mask.js';
 
 function main(args: string[]): number {
   try {
@@ -20,7 +20,7 @@ function main(args: string[]): number {
     const rows = (Object.keys(VARIABLES) as VarName[]).map((name) => {
       const value = raw[name];
       const secret = 'secret' in VARIABLES[name];
-      const shown = value === undefined ? '(unset)' : secret ? maskSecret(value) : value;
+      const shown = value === undefined ? '(unset)' : displayValue(value, secret);
       return [name, shown, provenance[name]] as const;
     });
     const width = Math.max(...rows.map((r) => r[0].length));

@@ -67,3 +67,37 @@ export const list = () =>
         .map((s) => s.trim())
         .filter((s) => s.length > 0),
     );
+
+/**
+ * A shared secret clients present (e.g. a bearer token): unset or empty = not set; otherwise at
+ * least `minLength` visible ASCII characters. Blank or padded values are refused rather than
+ * silently meaning "no token".
+ */
+export const token = (minLength: number) => {
+  const accepted = `a token of at least ${minLength} visible characters, no spaces (e.g. from \`openssl rand -hex 24\`), or empty for none`;
+  return z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? undefined : v))
+    .pipe(
+      z.union([
+        z.undefined(),
+        z
+          .string()
+          .regex(/^[\x21-\x7e]+$/, accepted)
+          .min(minLength, accepted),
+      ]),
+    );
+};
+
+/**
+ * True for names that always mean this machine: `localhost`, 127.0.0.0/8, ::1 (bracketed or not)
+ * and IPv4-mapped loopback. The unspecified addresses (0.0.0.0, ::) and every other name are not.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
+  if (h === 'localhost') return true;
+  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)) return true;
+  if (h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  return /^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}

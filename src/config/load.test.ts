@@ -106,6 +106,66 @@ describe('configuration errors name the variable, the value and the accepted for
   });
 });
 
+describe('safe defaults', () => {
+  const load = (env: Record<string, string>) => loadConfig({ dir: envDir({}), env });
+
+  test('every server binds to loopback by default', () => {
+    const { config } = load({});
+    assert.equal(config.HEALTH_HOST, '127.0.0.1');
+    assert.equal(config.LEGACY_HOST, '127.0.0.1');
+    assert.equal(config.WEB_HOST, '127.0.0.1');
+    assert.equal(config.LEGACY_ALLOW_ANONYMOUS, false);
+  });
+
+  test('the public LiveKit dev secret is refused unless LIVEKIT_URL is this machine, naming the variables to set', () => {
+    for (const url of ['ws://127.0.0.1:7880', 'ws://localhost:7880', 'ws://[::1]:7880', 'http://127.0.0.2:7880']) {
+      assert.doesNotThrow(() => load({ LIVEKIT_URL: url }), url);
+    }
+    for (const mode of ['agent', 'hybrid']) {
+      const err = configError(() => load({ ORCHESTRATOR_MODE: mode, LIVEKIT_URL: 'wss://lk.example.com', LEGACY_AUTH_TOKEN: 'a'.repeat(16) }));
+      assert.deepEqual(
+        err.issues.map((i) => i.variable),
+        ['LIVEKIT_API_SECRET'],
+      );
+      assert.match(err.message, /LIVEKIT_API_SECRET=\*+ \(set, 6 chars\) \(from built-in default\)/);
+      assert.match(err.message, /LIVEKIT_URL/);
+      assert.match(err.message, /set LIVEKIT_API_KEY and LIVEKIT_API_SECRET/);
+      assert.match(err.message, /not lk\.example\.com/);
+    }
+    assert.doesNotThrow(() => load({ LIVEKIT_URL: 'ws://0.0.0.0:7880', LIVEKIT_API_SECRET: 'a-real-secret-0123456789abcdef0123' }));
+    assert.throws(() => load({ LIVEKIT_URL: 'ws://0.0.0.0:7880' }), ConfigError, '0.0.0.0 is not loopback');
+    assert.doesNotThrow(() => load({ ORCHESTRATOR_MODE: 'legacy', LIVEKIT_URL: 'wss://lk.example.com' }), 'legacy mode does not use LiveKit');
+  });
+
+  test('a legacy server on a non-loopback address needs LEGACY_AUTH_TOKEN or an explicit LEGACY_ALLOW_ANONYMOUS', () => {
+    for (const mode of ['legacy', 'hybrid']) {
+      const err = configError(() => load({ ORCHESTRATOR_MODE: mode, LEGACY_HOST: '0.0.0.0' }));
+      assert.deepEqual(
+        err.issues.map((i) => i.variable),
+        ['LEGACY_AUTH_TOKEN'],
+      );
+      assert.match(err.message, /LEGACY_HOST=0\.0\.0\.0 is not a loopback address/);
+      assert.match(err.message, /LEGACY_ALLOW_ANONYMOUS=true/);
+      assert.doesNotThrow(() => load({ ORCHESTRATOR_MODE: mode, LEGACY_HOST: '0.0.0.0', LEGACY_AUTH_TOKEN: 'k3y-0123456789abcdef' }));
+      assert.doesNotThrow(() => load({ ORCHESTRATOR_MODE: mode, LEGACY_HOST: '0.0.0.0', LEGACY_ALLOW_ANONYMOUS: 'true' }));
+      assert.doesNotThrow(() => load({ ORCHESTRATOR_MODE: mode, LEGACY_HOST: '::1' }));
+    }
+    assert.doesNotThrow(() => load({ ORCHESTRATOR_MODE: 'agent', LEGACY_HOST: '0.0.0.0' }), 'agent mode runs no legacy server');
+  });
+
+  test('blank, padded or short tokens are refused without showing them; empty means unset', () => {
+    for (const value of ['   ', 'short', ' padded-token-0123456789 ', 'has spaces in the middle of it', 'tab\there-0123456789']) {
+      const err = configError(() => load({ LEGACY_AUTH_TOKEN: value }));
+      assert.equal(err.issues[0]?.variable, 'LEGACY_AUTH_TOKEN');
+      assert.match(err.message, /at least 16 visible characters/);
+      assert.ok(!err.message.includes(value.trim()) || value.trim() === '', 'the token is not in the message');
+      assert.ok(!JSON.stringify(err.issues).includes(value.trim()) || value.trim() === '', 'nor in the issues');
+    }
+    assert.equal(load({ LEGACY_AUTH_TOKEN: '' }).config.LEGACY_AUTH_TOKEN, undefined);
+    assert.equal(load({ LEGACY_AUTH_TOKEN: 'abcdefghijklmnop' }).config.LEGACY_AUTH_TOKEN, 'abcdefghijklmnop');
+  });
+});
+
 describe('committed defaults and docs match the schema', () => {
   test('.env.defaults sets exactly the schema defaults, and lists every variable', () => {
     const text = readFileSync(join(PROJECT_ROOT, '.env.defaults'), 'utf8');

@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseDotenv } from 'dotenv';
+import { isLoopbackHost } from './fields.js';
+import { displayValue } from './mask.js';
 import { type Config, type VarName, VARIABLES } from './schema.js';
 
 /** The layers, lowest precedence first. */
@@ -12,6 +14,7 @@ export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..
 
 export interface ConfigIssue {
   variable: string;
+  /** The value as it may be shown: secrets and credentials inside URLs are masked. */
   value: string | undefined;
   expected: string;
   layer: Layer;
@@ -24,8 +27,12 @@ export class ConfigError extends Error {
   }
 }
 
+function isSecret(name: string): boolean {
+  return (VARIABLES as Record<string, { secret?: boolean }>)[name]?.secret === true;
+}
+
 export function formatIssue(issue: ConfigIssue): string {
-  const shown = issue.value === undefined ? '(unset)' : JSON.stringify(issue.value);
+  const shown = issue.value === undefined ? '(unset)' : isSecret(issue.variable) ? issue.value : JSON.stringify(issue.value);
   return `invalid configuration: ${issue.variable}=${shown} (from ${issue.layer}); expected ${issue.expected}`;
 }
 
@@ -79,7 +86,13 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
       values[name] = result.data;
     } else {
       const expected = [...new Set(result.error.issues.map((i) => i.message))].join('; ');
-      issues.push({ variable: name, value, expected, layer });
+      issues.push({ variable: name, value: shownValue(name, value), expected, layer });
+    }
+  }
+  // Rules across variables only make sense once each variable is valid on its own.
+  if (issues.length === 0) {
+    for (const { variable, expected } of validateCombination(values as Config)) {
+      issues.push({ variable, value: shownValue(variable, raw[variable]), expected, layer: provenance[variable] });
     }
   }
   if (issues.length > 0) throw new ConfigError(issues);
@@ -88,4 +101,44 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     provenance: Object.freeze(provenance),
     raw: Object.freeze(raw),
   };
+}
+
+function shownValue(name: VarName, value: string | undefined): string | undefined {
+  return value === undefined ? undefined : displayValue(value, isSecret(name));
+}
+
+/** The secret `livekit-server --dev` uses; public, so fine for a server on this machine only. */
+export const LIVEKIT_DEV_SECRET = 'secret';
+
+/**
+ * The rules that involve more than one variable, in one place. Each issue names the variable to
+ * fix and says which others play a part. Runs on an otherwise valid configuration.
+ */
+export function validateCombination(config: Config): Array<{ variable: VarName; expected: string }> {
+  const issues: Array<{ variable: VarName; expected: string }> = [];
+  const mode = config.ORCHESTRATOR_MODE;
+
+  if (mode === 'agent' || mode === 'hybrid') {
+    const livekitHost = new URL(config.LIVEKIT_URL).hostname;
+    if (config.LIVEKIT_API_SECRET === LIVEKIT_DEV_SECRET && !isLoopbackHost(livekitHost)) {
+      issues.push({
+        variable: 'LIVEKIT_API_SECRET',
+        expected:
+          `the API secret of the LiveKit server at LIVEKIT_URL: the development secret of \`livekit-server --dev\` is public and only accepted while LIVEKIT_URL ` +
+          `points at this machine (127.0.0.1, ::1 or localhost), not ${livekitHost}; set LIVEKIT_API_KEY and LIVEKIT_API_SECRET to that server's keys`,
+      });
+    }
+  }
+
+  if (mode === 'legacy' || mode === 'hybrid') {
+    if (!isLoopbackHost(config.LEGACY_HOST) && config.LEGACY_AUTH_TOKEN === undefined && !config.LEGACY_ALLOW_ANONYMOUS) {
+      issues.push({
+        variable: 'LEGACY_AUTH_TOKEN',
+        expected:
+          `a token of at least 16 characters: LEGACY_HOST=${config.LEGACY_HOST} is not a loopback address, so anyone who reaches it could use the legacy server; ` +
+          'set LEGACY_AUTH_TOKEN, or bind LEGACY_HOST=127.0.0.1, or set LEGACY_ALLOW_ANONYMOUS=true to allow anonymous clients on purpose',
+      });
+    }
+  }
+  return issues;
 }

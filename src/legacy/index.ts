@@ -20,6 +20,10 @@ export type LegacyConfig = Pick<
   | 'LEGACY_MAX_QUEUED_TEXTS'
   | 'LEGACY_RATE_LIMIT_PER_SEC'
   | 'LEGACY_RATE_LIMIT_BURST'
+  | 'LEGACY_CONTROL_RATE_LIMIT_PER_SEC'
+  | 'LEGACY_CONTROL_RATE_LIMIT_BURST'
+  | 'LEGACY_SEND_HIGH_WATER_BYTES'
+  | 'LEGACY_SLOW_CONSUMER_TIMEOUT_MS'
   | 'LEGACY_IDLE_TIMEOUT_MS'
   | 'LEGACY_MAX_SESSION_MS'
   | 'LEGACY_SEND_BUFFER_BYTES'
@@ -44,6 +48,10 @@ export function createLegacyComponent({ config, logger, metrics, tts }: LegacyCo
     maxQueuedTexts: config.LEGACY_MAX_QUEUED_TEXTS,
     rateLimitPerSec: config.LEGACY_RATE_LIMIT_PER_SEC,
     rateLimitBurst: config.LEGACY_RATE_LIMIT_BURST,
+    controlRateLimitPerSec: config.LEGACY_CONTROL_RATE_LIMIT_PER_SEC,
+    controlRateLimitBurst: config.LEGACY_CONTROL_RATE_LIMIT_BURST,
+    sendHighWaterBytes: config.LEGACY_SEND_HIGH_WATER_BYTES,
+    slowConsumerMs: config.LEGACY_SLOW_CONSUMER_TIMEOUT_MS,
     idleTimeoutMs: config.LEGACY_IDLE_TIMEOUT_MS,
     maxSessionMs: config.LEGACY_MAX_SESSION_MS,
     sendBufferBytes: config.LEGACY_SEND_BUFFER_BYTES,

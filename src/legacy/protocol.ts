@@ -30,7 +30,7 @@ export const ERROR_CODES = [
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** Refusals answered over HTTP before the WebSocket upgrade. */
-export const REFUSAL_CODES = ['UNAUTHORIZED', 'ORIGIN_NOT_ALLOWED', 'TOO_MANY_CONNECTIONS', 'SHUTTING_DOWN', 'NOT_FOUND'] as const;
+export const REFUSAL_CODES = ['BAD_REQUEST', 'UNAUTHORIZED', 'ORIGIN_NOT_ALLOWED', 'TOO_MANY_CONNECTIONS', 'SHUTTING_DOWN', 'NOT_FOUND'] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 
 /** Why a text or a session ended (the first three are the documented values). */
@@ -90,6 +90,10 @@ export const ClientMessage = z.discriminatedUnion('type', [TextMessage, ControlM
 export type ClientMessage = z.output<typeof ClientMessage>;
 export type TextMessage = z.output<typeof TextMessage>;
 export type ConfigureMessage = z.output<typeof ConfigureMessage>;
+
+/** Controls and pings fit in this many bytes; only messages this small are parsed before the rate limit. */
+const CONTROL_MAX_BYTES = 512;
+export const isControlSized = (bytes: number): boolean => bytes <= CONTROL_MAX_BYTES;
 
 export type ParseResult = { ok: true; message: ClientMessage } | { ok: false; reason: string };
 

@@ -280,7 +280,7 @@ describe('legacy server process with realtime pacing', () => {
 
 describe('legacy server process with tight limits and a token', () => {
   let server: ServerProcess;
-  const token = 'e2e-token-456';
+  const token = 'e2e-token-456-long-enough';
   before(async () => {
     server = await startServerProcess({
       LEGACY_AUTH_TOKEN: token,
@@ -292,7 +292,8 @@ describe('legacy server process with tight limits and a token', () => {
       LEGACY_RATE_LIMIT_BURST: '20',
       LEGACY_IDLE_TIMEOUT_MS: '2000',
       LEGACY_MAX_SESSION_MS: '6000',
-      LEGACY_SEND_BUFFER_BYTES: '65536',
+      LEGACY_SEND_HIGH_WATER_BYTES: '65536',
+      LEGACY_SLOW_CONSUMER_TIMEOUT_MS: '2000',
     });
   });
   after(async () => {
@@ -332,7 +333,7 @@ describe('legacy server process with tight limits and a token', () => {
     client.control('STOP');
     await new Promise((r) => setTimeout(r, 1100)); // let the rate bucket refill a little
     await codes(() => {
-      for (let i = 0; i < 30; i++) client.send({ type: 'ping' });
+      for (let i = 0; i < 30; i++) client.send({ type: 'stats' });
     }, 'RATE_LIMITED');
     assert.equal(client.open, true);
     // a frame far over the limit closes that one socket (1009) and nothing else

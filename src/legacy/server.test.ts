@@ -119,6 +119,25 @@ describe('documented protocol', () => {
     b.close();
   });
 
+  test("a long text without punctuation is synthesized in bounded chunks: another session's first audio does not wait for it", async () => {
+    const [a, b] = await Promise.all([LegacyClient.connect(server.url), LegacyClient.connect(server.url)]);
+    a.send({ type: 'configure', utterance_events: true });
+    b.send({ type: 'configure', utterance_events: true });
+    // about 40 s of speech with no sentence or clause punctuation at all, spoken slowly
+    a.send({ type: 'text', text: 'and the quick brown fox jumps over the lazy dog '.repeat(12), speed: 0.5 });
+    await eventually(() => a.frames.length > 0, 30_000, 'first frame of a');
+    b.say('Me first.');
+    const bEnd = await b.waitFor((m) => m.type === 'utterance_end', 30_000);
+    assert.equal(bEnd['reason'], 'completed');
+    assert.equal(a.messages.some((m) => m.type === 'utterance_end'), false, 'b waited for all of a');
+    // one bounded chunk of a at most, then b's own first chunk (generous for a loaded 2-core machine)
+    assert.ok(Number(bEnd['first_audio_ms']) < 5000, `b's first audio after ${bEnd['first_audio_ms']} ms`);
+    a.control('STOP');
+    await a.waitFor((m) => m.type === 'utterance_end', 30_000);
+    a.close();
+    b.close();
+  });
+
   test('the first frame leaves once the first sentence is synthesized, long before the whole text is', async () => {
     const client = await LegacyClient.connect(server.url);
     client.send({ type: 'configure', utterance_events: true });
@@ -355,17 +374,25 @@ describe('bad input and limits', () => {
     client.close();
   });
 
-  test('more messages than the rate limit allows get RATE_LIMITED and the connection stays', async () => {
+  test('more messages than the rate limit allows get RATE_LIMITED and the connection stays; controls and pings keep their own budget', async () => {
     const client = await LegacyClient.connect(server.url);
-    for (let i = 0; i < 45; i++) client.send({ type: 'ping', id: i });
-    await eventually(() => client.messages.filter((m) => m.type === 'pong' || m.type === 'error').length >= 45, 5000, '45 replies');
+    for (let i = 0; i < 45; i++) client.send({ type: 'stats' });
+    await eventually(() => client.messages.filter((m) => m.type === 'stats' || m.type === 'error').length >= 45, 5000, '45 replies');
     const limited = client.messages.filter((m) => m.type === 'error' && m['code'] === 'RATE_LIMITED').length;
-    const pongs = client.messages.filter((m) => m.type === 'pong').length;
-    assert.ok(pongs >= 30 && pongs <= 32, `${pongs} pongs`);
-    assert.equal(limited, 45 - pongs);
+    const answered = client.messages.filter((m) => m.type === 'stats').length;
+    assert.ok(answered >= 30 && answered <= 32, `${answered} answered`);
+    assert.equal(limited, 45 - answered);
+    // the general budget is spent, yet controls and pings still get through
+    const from = client.messages.length;
+    client.control('PAUSE');
+    client.send({ type: 'ping', id: 'during-flood' });
+    client.control('RESUME');
+    await client.waitFor((m) => m.type === 'pong' && m['id'] === 'during-flood', 2000, from);
+    assert.deepEqual(client.messages.slice(from).filter((m) => m.type === 'control_ack').map((m) => m['command']), ['PAUSE', 'RESUME']);
+    assert.equal(client.messages.slice(from).filter((m) => m.type === 'error').length, 0);
     await new Promise((r) => setTimeout(r, 400));
-    client.send({ type: 'ping', id: 'later' });
-    await client.waitFor((m) => m.type === 'pong' && m['id'] === 'later');
+    client.send({ type: 'stats' });
+    await client.waitFor((m) => m.type === 'stats', 2000, from + 3);
     client.close();
   });
 
@@ -430,9 +457,9 @@ describe('timeouts, slow consumers and access', () => {
     }
   });
 
-  test('a client that stops reading is cut off at LEGACY_SEND_BUFFER_BYTES with SLOW_CONSUMER; memory stays bounded', async () => {
+  test('a client that stops reading is held by backpressure, then cut off with SLOW_CONSUMER after LEGACY_SLOW_CONSUMER_TIMEOUT_MS; memory stays bounded', async () => {
     const observed = new ObservedSynthesizer(engine);
-    const server = await startLegacy(observed, { LEGACY_SEND_BUFFER_BYTES: '65536', LEGACY_MAX_TEXT_CHARS: '20000', LEGACY_MAX_MESSAGE_BYTES: '65536' });
+    const server = await startLegacy(observed, { LEGACY_SEND_HIGH_WATER_BYTES: '65536', LEGACY_SLOW_CONSUMER_TIMEOUT_MS: '1500', LEGACY_MAX_TEXT_CHARS: '20000', LEGACY_MAX_MESSAGE_BYTES: '65536' });
     try {
       // a raw socket that never reads after the handshake
       const socket = new WebSocket(server.url);
@@ -451,8 +478,38 @@ describe('timeouts, slow consumers and access', () => {
     }
   });
 
+  test('a client that reads slowly is paced by backpressure, not cut off: every frame arrives', async () => {
+    // the hard cap is far below what the kernel's socket buffers let pile up: only backpressure keeps this client
+    const server = await startLegacy(engine, { LEGACY_SEND_HIGH_WATER_BYTES: '16384', LEGACY_SEND_BUFFER_BYTES: '65536', LEGACY_SLOW_CONSUMER_TIMEOUT_MS: '2000', LEGACY_MAX_TEXT_CHARS: '5000' });
+    try {
+      const client = await LegacyClient.connect(server.url);
+      const tcp = (client.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+      // read for 400 ms, then stop for 400 ms, over and over: each stall well under the slow-consumer limit
+      let reading = true;
+      const toggle = setInterval(() => {
+        reading = !reading;
+        if (reading) tcp.resume();
+        else tcp.pause();
+      }, 400);
+      try {
+        client.say(LONG_TEXT.repeat(3));
+        const end = await client.waitFor((m) => m.type === 'session_end', 120_000);
+        assert.equal(end['reason'], 'completed');
+      } finally {
+        clearInterval(toggle);
+        tcp.resume();
+      }
+      assertGapFree(client.frames);
+      assert.ok(client.frames.length > 2000, `${client.frames.length} frames`);
+      assert.equal(server.status().errors_by_code['SLOW_CONSUMER'] ?? 0, 0);
+      client.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
   test('with LEGACY_AUTH_TOKEN, a connection without the token is refused with 401 before the upgrade; header or query token is accepted', async () => {
-    const server = await startLegacy(engine, { LEGACY_AUTH_TOKEN: 'test-token-123', LEGACY_ALLOWED_ORIGINS: 'https://allowed.example' });
+    const server = await startLegacy(engine, { LEGACY_AUTH_TOKEN: 'test-token-123-long-enough', LEGACY_ALLOWED_ORIGINS: 'https://allowed.example' });
     try {
       for (const options of [{}, { token: 'wrong' }, { token: 'wrong', tokenInQuery: true }]) {
         const error = await LegacyClient.connect(server.url, options).then(() => assert.fail('accepted without a valid token'), (e: unknown) => e);
@@ -460,10 +517,10 @@ describe('timeouts, slow consumers and access', () => {
         assert.equal(error.status, 401);
         assert.match(String(error.body), /UNAUTHORIZED/);
       }
-      const byHeader = await LegacyClient.connect(server.url, { token: 'test-token-123' });
-      const byQuery = await LegacyClient.connect(server.url, { token: 'test-token-123', tokenInQuery: true });
-      const fromAllowed = await LegacyClient.connect(server.url, { token: 'test-token-123', headers: { origin: 'https://allowed.example' } });
-      const forbidden = await LegacyClient.connect(server.url, { token: 'test-token-123', headers: { origin: 'https://evil.example' } }).then(() => assert.fail('origin accepted'), (e: unknown) => e);
+      const byHeader = await LegacyClient.connect(server.url, { token: 'test-token-123-long-enough' });
+      const byQuery = await LegacyClient.connect(server.url, { token: 'test-token-123-long-enough', tokenInQuery: true });
+      const fromAllowed = await LegacyClient.connect(server.url, { token: 'test-token-123-long-enough', headers: { origin: 'https://allowed.example' } });
+      const forbidden = await LegacyClient.connect(server.url, { token: 'test-token-123-long-enough', headers: { origin: 'https://evil.example' } }).then(() => assert.fail('origin accepted'), (e: unknown) => e);
       assert.ok(forbidden instanceof ConnectError);
       assert.equal(forbidden.status, 403);
       const wrongPath = await LegacyClient.connect(`${server.url}/other?token=test-token-123`).then(() => assert.fail('path accepted'), (e: unknown) => e);

@@ -48,11 +48,20 @@ export class LegacyServer {
       clientTracking: false,
     });
     this.http = createServer((_req, res) => {
-      res.writeHead(426, { 'content-type': 'application/json', upgrade: 'websocket', connection: 'Upgrade' });
+      res.writeHead(426, { 'content-type': 'application/json', upgrade: 'websocket', connection: 'Upgrade, close' });
       res.end(JSON.stringify({ error: 'this endpoint speaks WebSocket only', code: 'UPGRADE_REQUIRED' }));
     });
-    this.http.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
-    this.http.on('clientError', (_err, socket) => socket.destroy());
+    this.http.on('upgrade', (req, socket, head) => {
+      try {
+        this.handleUpgrade(req, socket, head);
+      } catch (err) {
+        // nothing one client sends may escape to the process: answer 400 and close this socket
+        this.options.logger.warn({ err }, 'upgrade request failed');
+        this.options.metrics.error('BAD_REQUEST');
+        refuse(socket, 400, 'BAD_REQUEST', 'the upgrade request could not be handled');
+      }
+    });
+    this.http.on('clientError', (err: NodeJS.ErrnoException, socket) => answerClientError(err, socket));
   }
 
   async listen(): Promise<void> {
@@ -128,7 +137,8 @@ export class LegacyServer {
 
   private checkUpgrade(req: IncomingMessage): { status: number; code: RefusalCode; message: string } | undefined {
     if (!this.accepting) return { status: 503, code: 'SHUTTING_DOWN', message: 'the server is shutting down' };
-    const url = new URL(req.url ?? '/', 'ws://localhost');
+    const url = parseTarget(req.url);
+    if (!url) return { status: 400, code: 'BAD_REQUEST', message: 'the request target is not a valid path' };
     if (url.pathname !== '/') return { status: 404, code: 'NOT_FOUND', message: 'the WebSocket endpoint is /' };
     if (this.tokenDigest && !this.authorized(req, url)) {
       return { status: 401, code: 'UNAUTHORIZED', message: 'a valid token is required (Authorization: Bearer TOKEN or ?token=TOKEN)' };
@@ -184,6 +194,14 @@ export class LegacyServer {
   }
 }
 
+function parseTarget(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '', 'ws://localhost');
+  } catch {
+    return undefined;
+  }
+}
+
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
 }
@@ -194,9 +212,20 @@ function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
   return Buffer.from(data);
 }
 
+/** A request Node's parser rejected (bad request line, target, header or size): 4xx, then close. */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  // like Node's own default, answered only when nothing was written on this socket yet
+  if (socket.writable && (socket as Duplex & { bytesWritten?: number }).bytesWritten === 0) {
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  }
+  socket.destroy();
+}
+
 function refuse(socket: Duplex, status: number, code: RefusalCode, message: string): void {
   const body = JSON.stringify({ error: message, code });
-  const reason = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
+  if (socket.destroyed) return;
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\n` +
       'Content-Type: application/json\r\n' +

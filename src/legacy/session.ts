@@ -1,44 +1,42 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from '../ops/logger.js';
-import type { SpeechChunk, SpeechSynthesizer, SynthesisOptions } from '../tts/types.js';
+import type { SpeechSynthesizer } from '../tts/types.js';
+import { FrameSender, type SessionSocket } from './frame-sender.js';
 import { UtteranceFramer } from './frames.js';
 import type { LegacyMetrics } from './metrics.js';
 import {
-  FRAME_MS,
-  audioMessage,
-  errorMessage,
-  parseClientMessage,
-  sessionEnd,
-  sessionStart,
   type ConfigureMessage,
   type ControlCommand,
   type EndReason,
   type ErrorCode,
+  errorMessage,
+  FRAME_MS,
+  isControlSized,
+  parseClientMessage,
+  SAMPLE_RATE,
+  sessionEnd,
+  sessionStart,
   type TextMessage,
 } from './protocol.js';
 import { TokenBucket } from './rate-limit.js';
 import type { SynthesisScheduler } from './scheduler.js';
-import { splitSentences } from './sentences.js';
 
-/** The part of a `ws` WebSocket a session uses. */
-export interface SessionSocket {
-  readonly readyState: number;
-  readonly bufferedAmount: number;
-  send(data: string | Buffer): void;
-  close(code?: number, reason?: string): void;
-  terminate(): void;
-}
+export type { SessionSocket } from './frame-sender.js';
 
 export interface SessionLimits {
-  maxMessageBytes: number;
   /** Messages up to this size are read and refused with MESSAGE_TOO_LARGE; larger ones close the socket. */
+  maxMessageBytes: number;
   maxTextChars: number;
   maxQueuedTexts: number;
   rateLimitPerSec: number;
   rateLimitBurst: number;
+  /** PAUSE, RESUME, STOP and ping draw from their own budget, so a text flood never blocks them. */
+  controlRateLimitPerSec: number;
+  controlRateLimitBurst: number;
   idleTimeoutMs: number;
   maxSessionMs: number;
+  sendHighWaterBytes: number;
   sendBufferBytes: number;
+  slowConsumerMs: number;
   pacing: 'none' | 'realtime';
 }
 
@@ -64,57 +62,69 @@ interface Utterance {
   abort: AbortController;
   frames: number;
   firstSequence?: number;
+  firstAudioAt?: number;
   firstAudioMs?: number;
   firstSentenceSynthesisMs?: number;
   synthesisMs: number;
 }
 
 const OPEN = 1;
-/** Frames sent back to back before the session yields to the event loop so PAUSE/STOP are read promptly. */
-const FRAMES_PER_TURN = 4;
 const CLOSE_GRACE_MS = 1000;
-/** How long past its playback deadline a later sentence may wait behind new texts' first sentences. */
-const LATER_SENTENCE_GRACE_MS = 5000;
+/** How long past its playback deadline a later chunk may wait behind new texts' first chunks. */
+const LATER_CHUNK_GRACE_MS = 5000;
 
 /**
- * One WebSocket connection: an ordered queue of texts spoken one at a time, controls that act at
- * the next frame boundary, a gap-free sequence, and every per-connection limit.
+ * One WebSocket connection: the protocol and its lifecycle. Texts queue and are spoken one at a
+ * time; the FrameSender delivers their frames (pause, pacing, backpressure); every
+ * per-connection limit is enforced here.
  */
 export class Session {
   readonly id: string;
   readonly openedAt = Date.now();
   private readonly log: Logger;
   private readonly queue: Utterance[] = [];
+  private readonly sender: FrameSender;
   private current: Utterance | undefined;
   private partialText = '';
-  private sequence = 0;
-  private paused = false;
-  private resumeWaiters: Array<() => void> = [];
-  private pacingOrigin: { at: number; sequence: number } | undefined;
   private ended = false;
   private closed = false;
   private utteranceCounter = 0;
   private completedUtterances = 0;
-  private bytesSent = 0;
   private lastActivityAt = performance.now();
   private lastFirstAudioMs: number | undefined;
   private readonly rate: TokenBucket;
+  private readonly controlRate: TokenBucket;
   private readonly timers = new Set<NodeJS.Timeout>();
   private idleTimer: NodeJS.Timeout | undefined;
-  private extensions = { utteranceEvents: false, binaryAudio: false };
+  private utteranceEvents = false;
   private defaults: { voice?: string; speed?: number } = {};
 
   constructor(private readonly deps: SessionDeps) {
     this.id = deps.id;
     this.log = deps.logger.child({ session: deps.id });
-    this.rate = new TokenBucket(deps.limits.rateLimitPerSec, deps.limits.rateLimitBurst);
+    const { limits } = deps;
+    this.rate = new TokenBucket(limits.rateLimitPerSec, limits.rateLimitBurst);
+    this.controlRate = new TokenBucket(limits.controlRateLimitPerSec, limits.controlRateLimitBurst);
+    this.sender = new FrameSender({
+      socket: deps.socket,
+      pacing: limits.pacing,
+      highWaterBytes: limits.sendHighWaterBytes,
+      hardLimitBytes: limits.sendBufferBytes,
+      slowConsumerMs: limits.slowConsumerMs,
+      onSlowConsumer: (buffered) => this.slowConsumer(buffered),
+      onFrame: () => {
+        this.deps.metrics.frameSent();
+        this.lastActivityAt = performance.now();
+      },
+    });
   }
 
   start(): void {
     this.deps.metrics.sessionOpened();
     this.send(sessionStart(this.id));
     this.scheduleIdleCheck(this.deps.limits.idleTimeoutMs);
-    this.addTimer(() => this.end('session_timeout', 'SESSION_TIMEOUT', `session exceeded the maximum duration of ${this.deps.limits.maxSessionMs} ms`), this.deps.limits.maxSessionMs);
+    const { maxSessionMs } = this.deps.limits;
+    this.addTimer(() => this.end('session_timeout', 'SESSION_TIMEOUT', `session exceeded the maximum duration of ${maxSessionMs} ms`), maxSessionMs);
     this.log.debug('session started');
   }
 
@@ -123,19 +133,24 @@ export class Session {
     if (this.ended) return;
     try {
       this.lastActivityAt = performance.now();
-      if (!this.rate.tryTake()) {
-        this.sendError('RATE_LIMITED', `more than ${this.deps.limits.rateLimitPerSec} messages per second (burst ${this.deps.limits.rateLimitBurst}); message dropped`);
+      const { limits } = this.deps;
+      // controls and pings are tiny: only those are parsed before the rate limit decides
+      const early = !isBinary && isControlSized(data.length) ? parseClientMessage(data.toString('utf8')) : undefined;
+      const isControl = early?.ok === true && (early.message.type === 'control' || early.message.type === 'ping');
+      if (!(isControl ? this.controlRate : this.rate).tryTake()) {
+        const [rate, burst] = isControl ? [limits.controlRateLimitPerSec, limits.controlRateLimitBurst] : [limits.rateLimitPerSec, limits.rateLimitBurst];
+        this.sendError('RATE_LIMITED', `more than ${rate} ${isControl ? 'control ' : ''}messages per second (burst ${burst}); message dropped`);
         return;
       }
-      if (data.length > this.deps.limits.maxMessageBytes) {
-        this.sendError('MESSAGE_TOO_LARGE', `message of ${data.length} bytes exceeds the limit of ${this.deps.limits.maxMessageBytes} bytes`);
+      if (data.length > limits.maxMessageBytes) {
+        this.sendError('MESSAGE_TOO_LARGE', `message of ${data.length} bytes exceeds the limit of ${limits.maxMessageBytes} bytes`);
         return;
       }
       if (isBinary) {
         this.sendError('INVALID_MESSAGE', 'binary frames are not accepted from clients; send JSON text frames');
         return;
       }
-      const parsed = parseClientMessage(data.toString('utf8'));
+      const parsed = early ?? parseClientMessage(data.toString('utf8'));
       if (!parsed.ok) {
         this.sendError('INVALID_MESSAGE', parsed.reason);
         return;
@@ -176,7 +191,7 @@ export class Session {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.wakeResumeWaiters();
+    this.sender.stop();
     this.deps.metrics.sessionClosed();
     this.deps.onClosed(this);
   }
@@ -190,16 +205,16 @@ export class Session {
     return {
       session_id: this.id,
       uptime_ms: Date.now() - this.openedAt,
-      state: this.ended ? 'ended' : this.paused ? 'paused' : this.current && !this.current.ended ? 'speaking' : 'idle',
-      sequence: this.sequence,
-      frames_sent: this.sequence,
-      bytes_sent: this.bytesSent,
+      state: this.state(),
+      sequence: this.sender.sequence,
+      frames_sent: this.sender.sequence,
+      bytes_sent: this.sender.bytesSent,
       utterances_completed: this.completedUtterances,
       queued: this.queue.length,
       buffered_bytes: this.deps.socket.bufferedAmount,
       last_first_audio_ms: this.lastFirstAudioMs ?? null,
-      utterance_events: this.extensions.utteranceEvents,
-      binary_audio: this.extensions.binaryAudio,
+      utterance_events: this.utteranceEvents,
+      binary_audio: this.sender.binaryAudio,
       voice: this.defaults.voice ?? null,
       speed: this.defaults.speed ?? null,
     };
@@ -207,6 +222,12 @@ export class Session {
 
   get isIdle(): boolean {
     return !this.current && this.queue.length === 0;
+  }
+
+  private state(): 'ended' | 'paused' | 'speaking' | 'idle' {
+    if (this.ended) return 'ended';
+    if (this.sender.isPaused) return 'paused';
+    return this.current && !this.current.ended ? 'speaking' : 'idle';
   }
 
   // --- messages
@@ -228,7 +249,7 @@ export class Session {
     }
     this.partialText = '';
     this.utteranceCounter++;
-    const utterance: Utterance = {
+    this.queue.push({
       id: message.utterance_id ?? `${this.id.slice(0, 8)}-${this.utteranceCounter}`,
       text,
       voice: message.voice ?? this.defaults.voice,
@@ -238,46 +259,33 @@ export class Session {
       abort: new AbortController(),
       frames: 0,
       synthesisMs: 0,
-    };
-    this.queue.push(utterance);
+    });
     if (!this.current) this.startNext();
   }
 
   private control(command: ControlCommand): void {
     const received = performance.now();
     let cleared = 0;
-    switch (command) {
-      case 'PAUSE':
-        this.paused = true;
-        break;
-      case 'RESUME':
-        if (this.paused) {
-          this.paused = false;
-          this.pacingOrigin = undefined;
-          this.wakeResumeWaiters();
-        }
-        break;
-      case 'STOP':
-        cleared = this.cancelAll('stopped', true);
-        this.paused = false;
-        this.pacingOrigin = undefined;
-        this.wakeResumeWaiters();
-        break;
+    if (command === 'PAUSE') this.sender.pause();
+    else if (command === 'RESUME') this.sender.resume();
+    else {
+      cleared = this.cancelAll('stopped', true);
+      this.sender.reset();
     }
     this.send({
       type: 'control_ack',
       command,
-      state: this.paused ? 'paused' : this.current && !this.current.ended ? 'speaking' : 'idle',
+      state: this.state(),
       // the last frame handed to the socket before the command took effect
-      sequence: this.sequence,
+      sequence: this.sender.sequence,
       ...(command === 'STOP' ? { cleared } : {}),
       latency_ms: round(performance.now() - received),
     });
   }
 
   private configure(message: ConfigureMessage): void {
-    if (message.utterance_events !== undefined) this.extensions.utteranceEvents = message.utterance_events;
-    if (message.binary_audio !== undefined) this.extensions.binaryAudio = message.binary_audio;
+    if (message.utterance_events !== undefined) this.utteranceEvents = message.utterance_events;
+    if (message.binary_audio !== undefined) this.sender.binaryAudio = message.binary_audio;
     if (message.speed !== undefined) this.defaults.speed = message.speed;
     const voice = message.voice;
     if (voice === undefined) {
@@ -304,11 +312,11 @@ export class Session {
     this.send({
       type: 'configured',
       session_id: this.id,
-      utterance_events: this.extensions.utteranceEvents,
-      binary_audio: this.extensions.binaryAudio,
+      utterance_events: this.utteranceEvents,
+      binary_audio: this.sender.binaryAudio,
       voice: this.defaults.voice ?? null,
       speed: this.defaults.speed ?? null,
-      sample_rate: 48_000,
+      sample_rate: SAMPLE_RATE,
       frame_ms: FRAME_MS,
     });
   }
@@ -332,8 +340,8 @@ export class Session {
 
   private async speak(utterance: Utterance): Promise<void> {
     const { signal } = utterance.abort;
-    if (this.extensions.utteranceEvents) {
-      this.send({ type: 'utterance_start', utterance_id: utterance.id, text_chars: utterance.text.length, voice: utterance.voice ?? null, speed: utterance.speed ?? null, next_sequence: this.sequence + 1 });
+    if (this.utteranceEvents) {
+      this.send({ type: 'utterance_start', utterance_id: utterance.id, text_chars: utterance.text.length, voice: utterance.voice ?? null, speed: utterance.speed ?? null, next_sequence: this.sender.sequence + 1 });
     }
     let sampleRate: number;
     try {
@@ -344,141 +352,55 @@ export class Session {
       return;
     }
     const framer = new UtteranceFramer(sampleRate);
-    const options = {
-      ...(utterance.voice ? { voice: utterance.voice } : {}),
-      ...(utterance.speed ? { lengthScale: 1 / utterance.speed } : {}),
-      signal,
-    };
-    const source = this.sentenceSource(utterance.text, options);
+    const onSent = (sequence: number) => this.frameSent(utterance, sequence);
     try {
-      // the next sentence is synthesized while this one is delivered (one ahead, never more)
-      let pending = source.next(0);
-      for (;;) {
-        const chunk = await pending;
+      const chunks = this.deps.tts.synthesize(utterance.text, {
+        ...(utterance.voice ? { voice: utterance.voice } : {}),
+        ...(utterance.speed ? { lengthScale: 1 / utterance.speed } : {}),
+        signal,
+        // every inference takes a turn on the shared scheduler: a text's first chunk is due now,
+        // a later one when the audio already made for its text has played
+        acquireSlot: ({ chunkIndex, audioMsSoFar }) =>
+          this.deps.scheduler.acquire(chunkIndex === 0 ? 0 : this.playbackLeftMs(utterance, audioMsSoFar), signal),
+      });
+      for await (const chunk of chunks) {
         if (signal.aborted) return;
-        if (!chunk) break;
-        // the next sentence is due once this one's audio has played, plus a grace that lets new
-        // texts' first sentences go first when the engine is saturated
-        pending = source.next((chunk.pcm.length / chunk.sampleRate) * 1000 + LATER_SENTENCE_GRACE_MS);
         utterance.firstSentenceSynthesisMs ??= chunk.synthesisMs;
         utterance.synthesisMs += chunk.synthesisMs;
         this.deps.metrics.sentenceSynthesized(chunk.synthesisMs, (chunk.pcm.length / chunk.sampleRate) * 1000);
-        // resample and send in short slices: the first frame leaves without waiting for the whole sentence
+        // resample and send in short slices: the first frame leaves without waiting for the whole chunk
         const slice = Math.max(1, Math.round(chunk.sampleRate / 10));
         for (let offset = 0; offset < chunk.pcm.length; offset += slice) {
-          if (!(await this.deliver(utterance, framer.push(chunk.pcm.subarray(offset, offset + slice))))) return;
+          if (!(await this.sender.sendFrames(framer.push(chunk.pcm.subarray(offset, offset + slice)), signal, onSent))) return;
         }
       }
-      if (!(await this.deliver(utterance, framer.flush()))) return;
+      if (!(await this.sender.sendFrames(framer.flush(), signal, onSent))) return;
       this.finishUtterance(utterance, 'completed');
     } catch (err) {
-      if (signal.aborted) return;
+      if (signal.aborted || this.ended) return;
       this.failUtterance(utterance, 'SYNTHESIS_FAILED', 'speech synthesis failed for this text', err);
-    } finally {
-      if (signal.aborted || utterance.ended) source.close();
     }
   }
 
-  /**
-   * The utterance's speech, sentence by sentence. Each sentence takes a scheduler slot only while
-   * it is synthesized, with a deadline: now for a text's first sentence, and for a later one the
-   * end of the audio already sent plus a grace, so new texts' first audio does not wait behind
-   * other sessions' later sentences, which still never starve.
-   */
-  private sentenceSource(text: string, options: SynthesisOptions & { signal: AbortSignal }): { next(slackMs: number): Promise<SpeechChunk | undefined>; close(): void } {
-    const sentences = splitSentences(text);
-    let index = 0;
-    let iterator: AsyncIterator<SpeechChunk> | undefined;
-    const pull = async (slackMs: number): Promise<SpeechChunk | undefined> => {
-      for (;;) {
-        let release: (() => void) | undefined;
-        if (!iterator) {
-          const sentence = sentences[index++];
-          if (sentence === undefined) return undefined;
-          // the slot covers the piece's first sentence; should the engine split the piece further,
-          // it synthesizes the rest on its own while this one is delivered
-          release = await this.deps.scheduler.acquire(slackMs, options.signal);
-          iterator = this.deps.tts.synthesize(sentence, options)[Symbol.asyncIterator]();
-        }
-        let step: IteratorResult<SpeechChunk>;
-        try {
-          step = await iterator.next();
-        } finally {
-          release?.();
-        }
-        if (step.done) {
-          iterator = undefined;
-          continue;
-        }
-        return step.value;
-      }
-    };
-    return {
-      next(slackMs: number) {
-        const result = pull(slackMs);
-        result.catch(() => undefined); // observed by the caller; an abandoned prefetch must not be unhandled
-        return result;
-      },
-      close() {
-        void iterator?.return?.(undefined).catch(() => undefined);
-      },
-    };
+  /** A later chunk's slack: the audio already made for its text still to play, plus a grace, ms. */
+  private playbackLeftMs(utterance: Utterance, audioMsSoFar: number): number {
+    const started = utterance.firstAudioAt ?? performance.now();
+    return Math.max(0, started + audioMsSoFar - performance.now()) + LATER_CHUNK_GRACE_MS;
   }
 
-  /** Sends frames in order, honouring pause and pacing. False when the utterance was cancelled. */
-  private async deliver(utterance: Utterance, frames: Buffer[]): Promise<boolean> {
-    const { signal } = utterance.abort;
-    for (let i = 0; i < frames.length; i++) {
-      if (i > 0 && i % FRAMES_PER_TURN === 0) await nextTurn();
-      for (;;) {
-        while (this.paused && !signal.aborted && !this.ended) await new Promise<void>((resolve) => this.resumeWaiters.push(resolve));
-        if (this.deps.limits.pacing === 'realtime') await this.waitForFrameSlot(signal);
-        // a PAUSE may have arrived while waiting for the frame's slot
-        if (!this.paused || signal.aborted || this.ended) break;
-      }
-      if (signal.aborted || this.ended) return false;
-      const frame = frames[i] as Buffer;
-      this.sequence++;
-      if (this.extensions.binaryAudio) this.sendRaw(frame);
-      else this.send(audioMessage(frame, this.sequence));
-      this.deps.metrics.frameSent();
-      this.lastActivityAt = performance.now();
-      utterance.frames++;
-      if (utterance.firstAudioMs === undefined) {
-        utterance.firstSequence = this.sequence;
-        utterance.firstAudioMs = round(performance.now() - utterance.receivedAt);
-        this.lastFirstAudioMs = utterance.firstAudioMs;
-        this.deps.metrics.firstAudio(utterance.firstAudioMs);
-      }
-      if (this.ended) return false;
-    }
-    return true;
-  }
-
-  /** Realtime pacing: frame n of a run leaves at origin + n * 20 ms; a pause or a new utterance restarts the run. */
-  private async waitForFrameSlot(signal: AbortSignal): Promise<void> {
-    const now = performance.now();
-    if (!this.pacingOrigin || now - (this.pacingOrigin.at + (this.sequence - this.pacingOrigin.sequence) * FRAME_MS) > FRAME_MS * 5) {
-      this.pacingOrigin = { at: now, sequence: this.sequence };
-      return;
-    }
-    const due = this.pacingOrigin.at + (this.sequence - this.pacingOrigin.sequence) * FRAME_MS;
-    const wait = due - now;
-    if (wait <= 1) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, wait);
-      function done() {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      }
-      signal.addEventListener('abort', done, { once: true });
-    });
+  private frameSent(utterance: Utterance, sequence: number): void {
+    utterance.frames++;
+    if (utterance.firstAudioMs !== undefined) return;
+    utterance.firstSequence = sequence;
+    utterance.firstAudioAt = performance.now();
+    utterance.firstAudioMs = round(utterance.firstAudioAt - utterance.receivedAt);
+    this.lastFirstAudioMs = utterance.firstAudioMs;
+    this.deps.metrics.firstAudio(utterance.firstAudioMs);
   }
 
   private failUtterance(utterance: Utterance, code: ErrorCode, message: string, err: unknown): void {
     this.log.warn({ err, utterance: utterance.id, code }, message);
-    this.sendError(code, message, this.extensions.utteranceEvents ? { utterance_id: utterance.id } : undefined);
+    this.sendError(code, message, this.utteranceEvents ? { utterance_id: utterance.id } : undefined);
     this.finishUtterance(utterance, 'error');
   }
 
@@ -490,21 +412,23 @@ export class Session {
     this.deps.metrics.utteranceEnded(reason);
     if (reason === 'completed') this.completedUtterances++;
     if (!notify) return;
-    if (this.extensions.utteranceEvents) {
-      this.send({
-        type: 'utterance_end',
-        utterance_id: utterance.id,
-        reason,
-        frames: utterance.frames,
-        first_sequence: utterance.firstSequence ?? null,
-        last_sequence: utterance.frames > 0 ? (utterance.firstSequence ?? 0) + utterance.frames - 1 : null,
-        first_audio_ms: utterance.firstAudioMs ?? null,
-        first_sentence_synthesis_ms: utterance.firstSentenceSynthesisMs !== undefined ? round(utterance.firstSentenceSynthesisMs) : null,
-        synthesis_ms: round(utterance.synthesisMs),
-        audio_ms: utterance.frames * FRAME_MS,
-      });
-    }
-    this.send(sessionEnd(this.id, reason, this.extensions.utteranceEvents ? { utterance_id: utterance.id } : undefined));
+    if (this.utteranceEvents) this.send(this.utteranceEnd(utterance, reason));
+    this.send(sessionEnd(this.id, reason, this.utteranceEvents ? { utterance_id: utterance.id } : undefined));
+  }
+
+  private utteranceEnd(utterance: Utterance, reason: EndReason): Record<string, unknown> {
+    return {
+      type: 'utterance_end',
+      utterance_id: utterance.id,
+      reason,
+      frames: utterance.frames,
+      first_sequence: utterance.firstSequence ?? null,
+      last_sequence: utterance.frames > 0 ? (utterance.firstSequence ?? 0) + utterance.frames - 1 : null,
+      first_audio_ms: utterance.firstAudioMs ?? null,
+      first_sentence_synthesis_ms: utterance.firstSentenceSynthesisMs !== undefined ? round(utterance.firstSentenceSynthesisMs) : null,
+      synthesis_ms: round(utterance.synthesisMs),
+      audio_ms: utterance.frames * FRAME_MS,
+    };
   }
 
   /** Ends the current and every queued text with `reason`; returns how many were ended. */
@@ -522,13 +446,11 @@ export class Session {
     // queued texts end without their own session_end: one session_end tells the client the session is over
     for (const queued of this.queue.splice(0)) this.finishUtterance(queued, reason, false);
     if (current) this.finishUtterance(current, reason, false);
-    if (current && this.extensions.utteranceEvents) {
-      this.send({ type: 'utterance_end', utterance_id: current.id, reason, frames: current.frames });
-    }
+    if (current && this.utteranceEvents) this.send(this.utteranceEnd(current, reason));
     if (code) this.sendError(code, message ?? reason);
     this.send(sessionEnd(this.id, reason));
     this.ended = true;
-    this.wakeResumeWaiters();
+    this.sender.stop();
     this.log.info({ reason, code }, 'session ended by the server');
     this.close(closeCode, code ?? reason);
   }
@@ -547,32 +469,20 @@ export class Session {
     timer.unref();
   }
 
-  // --- output
-
-  private send(message: object): void {
-    this.sendRaw(JSON.stringify(message));
-  }
-
-  private sendRaw(data: string | Buffer): void {
-    const socket = this.deps.socket;
-    if (socket.readyState !== OPEN) return;
-    if (socket.bufferedAmount > this.deps.limits.sendBufferBytes) {
-      this.slowConsumer();
-      return;
-    }
-    socket.send(data);
-    this.bytesSent += typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-  }
-
-  private slowConsumer(): void {
+  /** The client read nothing for too long: it is cut off so its buffer is freed now. */
+  private slowConsumer(buffered: number): void {
     if (this.ended) return;
     this.ended = true;
     this.deps.metrics.error('SLOW_CONSUMER');
-    this.log.warn({ buffered: this.deps.socket.bufferedAmount, limit: this.deps.limits.sendBufferBytes }, 'client stopped reading: ending session');
+    this.log.warn({ buffered, limit_ms: this.deps.limits.slowConsumerMs }, 'client stopped reading: ending session');
     for (const utterance of [...(this.current ? [this.current] : []), ...this.queue.splice(0)]) this.finishUtterance(utterance, 'slow_consumer', false);
-    this.wakeResumeWaiters();
-    // Nothing more can be queued for this client; it is cut off so its buffer is freed now.
     this.deps.socket.terminate();
+  }
+
+  // --- output
+
+  private send(message: object): void {
+    this.sender.sendJson(message);
   }
 
   private sendError(code: ErrorCode, message: string, extra?: Record<string, unknown>): void {
@@ -589,13 +499,11 @@ export class Session {
       this.idleTimer = undefined;
       if (this.ended) return;
       const idleFor = performance.now() - this.lastActivityAt;
+      const { idleTimeoutMs } = this.deps.limits;
       // a paused session counts as idle: nothing flows until the client speaks again
-      if (!this.isIdle && !this.paused) return this.scheduleIdleCheck(this.deps.limits.idleTimeoutMs);
-      if (idleFor >= this.deps.limits.idleTimeoutMs - 5) {
-        this.end('idle_timeout', 'IDLE_TIMEOUT', `no message for ${this.deps.limits.idleTimeoutMs} ms`);
-      } else {
-        this.scheduleIdleCheck(this.deps.limits.idleTimeoutMs - idleFor);
-      }
+      if (!this.isIdle && !this.sender.isPaused) return this.scheduleIdleCheck(idleTimeoutMs);
+      if (idleFor >= idleTimeoutMs - 5) this.end('idle_timeout', 'IDLE_TIMEOUT', `no message for ${idleTimeoutMs} ms`);
+      else this.scheduleIdleCheck(idleTimeoutMs - idleFor);
     }, Math.max(10, delayMs));
   }
 
@@ -605,12 +513,6 @@ export class Session {
       fn();
     }, ms);
     this.timers.add(timer);
-  }
-
-  private wakeResumeWaiters(): void {
-    const waiters = this.resumeWaiters;
-    this.resumeWaiters = [];
-    for (const wake of waiters) wake();
   }
 }
 

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { PeerMissingError, peerCacheDir } from '../testing/cache.js';
 import { httpOk, PeerProcess, waitUntilReady } from '../testing/child-process.js';
@@ -170,4 +171,22 @@ export async function startServerProcess(env: Record<string, string> = {}, ready
     proc,
     stop: () => proc.stop(10_000),
   };
+}
+
+/** Writes raw bytes to a TCP port and collects the reply until the server closes or `timeoutMs` passes. */
+export function rawHttp(port: number, request: string | Buffer, timeoutMs = 3000): Promise<{ head: string; closed: boolean }> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let reply = '';
+    const finish = (closed: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ head: reply.slice(0, 2000), closed });
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    socket.on('data', (d) => (reply += d.toString('latin1')));
+    socket.on('error', () => undefined);
+    socket.on('close', () => finish(true));
+    socket.write(request);
+  });
 }

@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import type { Logger } from './logger.js';
 import type { App } from '../app.js';
+import { hardenHttpServer, listen, requestPath, safeHandler } from './http-listen.js';
+import type { Logger } from './logger.js';
 
 export interface OpsServerOptions {
   host: string;
@@ -60,22 +61,10 @@ export class OpsServer {
 
   async start(): Promise<void> {
     const { host, port, logger } = this.options;
-    const server = createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => {
-        logger.error({ err, path: req.url }, 'ops request failed');
-        if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
-        else res.destroy();
-      });
-    });
-    server.keepAliveTimeout = 5000;
+    const server = createServer(safeHandler((req, res) => this.handle(req, res), { logger, name: 'ops' }));
+    hardenHttpServer(server, { logger, name: 'ops' });
+    await listen(server, { port, host, logger, name: 'ops server', variables: 'HEALTH_HOST / HEALTH_PORT' });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
     logger.info({ host, port: this.address()?.port }, 'ops server listening');
   }
 
@@ -85,9 +74,13 @@ export class OpsServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://ops').pathname;
+    const path = requestPath(req.url);
+    if (path === undefined) {
+      res.setHeader('connection', 'close');
+      return sendJson(res, 400, { error: 'malformed request target' });
+    }
     const route = this.routes.get(path);
-    if (!route) return sendJson(res, 404, { error: 'not found', path });
+    if (!route) return sendJson(res, 404, { error: 'not found' });
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       return sendJson(res, 405, { error: 'method not allowed', method: req.method });

@@ -30,6 +30,9 @@ export function createTtsComponent({ config, logger, metrics }: TtsComponentDeps
       if (audioSeconds > 0) rtf.observe({ voice }, synthesisMs / 1000 / audioSeconds);
     },
     onEvict: (voice) => log.info({ voice }, 'voice unloaded to stay within TTS_MAX_VOICES'),
+    onPhonemizerCrash: ({ signal, exitCode, during, restartInMs }) =>
+      log.warn({ signal, exitCode, during, restartInMs }, 'phonemizer process (espeak-ng) ended unexpectedly; restarting it'),
+    onVoiceDied: (voice, err) => log.error({ voice, err: err.message }, 'voice inference thread stopped; reloading the voice'),
     onMissingPhoneme: (voice, symbol) => {
       const key = `${voice}\u0000${symbol}`;
       if (warnedMissing.has(key)) return;
@@ -64,7 +67,10 @@ export function createTtsComponent({ config, logger, metrics }: TtsComponentDeps
       await engine.close();
     },
     health(): ComponentHealth {
-      if (state === 'ready') return { ready: true, detail: 'loaded' };
+      if (state === 'ready') {
+        const problems = engine.voiceProblems();
+        return problems.length > 0 ? { ready: false, detail: problems.join('; ') } : { ready: true, detail: 'loaded' };
+      }
       return { ready: false, detail: state === 'failed' ? `voice failed to load: ${failure}` : state };
     },
     status() {

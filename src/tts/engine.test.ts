@@ -162,13 +162,19 @@ describe('PiperEngine on a tiny model with Piper’s signature', () => {
     assert.equal(await e.sampleRate('tiny-text'), 22050);
   });
 
-  it('keeps at most TTS_MAX_VOICES voices loaded, least recently used out', async () => {
-    const e = engine({ TTS_MAX_VOICES: 1 });
+  it('keeps at most TTS_MAX_VOICES voices loaded, least recently used out, the default voice never', async () => {
+    const e = engine({ TTS_MAX_VOICES: 2 });
     await e.load('tiny');
     await e.load('tiny-b');
-    assert.deepEqual(e.loadedVoices(), ['tiny-b']);
-    assert.equal((await collect(e, 'Reloaded.', { voice: 'tiny' })).length, 1);
-    assert.deepEqual(e.loadedVoices(), ['tiny']);
+    await e.load('tiny-text');
+    assert.deepEqual(e.loadedVoices(), ['tiny', 'tiny-text']); // tiny (TTS_VOICE) is older but stays
+    assert.equal((await collect(e, 'Reloaded.', { voice: 'tiny-b' })).length, 1);
+    assert.deepEqual(e.loadedVoices(), ['tiny', 'tiny-b']);
+    // with room for one voice only, another voice is unloaded as soon as it is no longer used
+    const one = engine({ TTS_MAX_VOICES: 1 });
+    await one.load('tiny');
+    assert.equal((await collect(one, 'Borrowed.', { voice: 'tiny-b' })).length, 1);
+    assert.deepEqual(one.loadedVoices(), ['tiny']);
   });
 });
 
@@ -206,5 +212,105 @@ describe('voice files', () => {
   it('rejects voice names that try to leave the voices folder', async () => {
     const e = engine();
     await assert.rejects(collect(e, 'Hello.', { voice: '../etc/passwd' }), VoiceNotFoundError);
+  });
+});
+
+describe('bounded work per inference', () => {
+  const phonemesOf = (ids: number[]) => (ids.length - 3) / 2; // ^ _ (p _)* $
+
+  it('cuts a sentence without punctuation into chunks of at most TTS_MAX_PHONEMES_PER_CHUNK phonemes, one inference each', async () => {
+    let inferences = 0;
+    const e = engine({ TTS_MAX_PHONEMES_PER_CHUNK: 60 }, { onSentence: () => inferences++ });
+    const text = Array.from({ length: 80 }, (_, i) => ['and', 'then', 'we', 'walked', 'along', 'slowly'][i % 6]).join(' ');
+    const pieces = await e.phonemize(text);
+    assert.ok(pieces.length >= 5, `${pieces.length} chunks`);
+    for (const p of pieces) assert.ok(phonemesOf(p.ids) <= 60 && phonemesOf(p.ids) > 0, `${phonemesOf(p.ids)} phonemes`);
+    const chunks = await collect(e, text);
+    assert.equal(chunks.length, pieces.length);
+    assert.equal(inferences, pieces.length);
+    for (const [i, c] of chunks.entries()) assert.equal(c.pcm.length, pieces[i]!.ids.length * HOP);
+    // the chunks' display texts put together are the sentence
+    assert.equal(chunks.map((c) => c.text).join(' '), text);
+  });
+
+  it('leaves sentences under the limit alone (the default is 400 phonemes)', async () => {
+    const e = engine();
+    const text = 'Hello there. How are you? Fine, thanks!';
+    const ours = await e.phonemize(text);
+    const unbounded = await engine({ TTS_MAX_PHONEMES_PER_CHUNK: 5000 }).phonemize(text);
+    assert.deepEqual(ours, unbounded);
+    const long = await e.phonemize('word '.repeat(2000));
+    for (const p of long) assert.ok(phonemesOf(p.ids) <= 400);
+  });
+
+  it('clamps the length scale to TTS_MAX_LENGTH_SCALE (default 4) so a tiny speed cannot multiply the work', async () => {
+    const e = engine();
+    const [normal] = await collect(e, 'Testing speed.');
+    const [slowest] = await collect(e, 'Testing speed.', { lengthScale: 100 });
+    assert.equal(slowest!.pcm.length, normal!.pcm.length * 4);
+    const [two] = await collect(engine({ TTS_MAX_LENGTH_SCALE: 2 }), 'Testing speed.', { lengthScale: 3 });
+    assert.equal(two!.pcm.length, normal!.pcm.length * 2);
+  });
+
+  it('speaks hostile text: stacked suffixes that crash espeak-ng, punctuation floods, control characters, endless words', async () => {
+    const e = engine({ TTS_MAX_PHONEMES_PER_CHUNK: 100 });
+    for (const text of [`dog${"'s".repeat(100)} is here.`, `${'!'.repeat(3000)} hi`, 'nul\u0000bytes\u0007 and \u202ebidi\u202c.', 'x'.repeat(3000)]) {
+      const chunks = await collect(e, text);
+      assert.ok(chunks.length >= 1, JSON.stringify(text.slice(0, 20)));
+      for (const p of await e.phonemize(text)) assert.ok(phonemesOf(p.ids) <= 100);
+    }
+  });
+});
+
+describe('per-inference gate (SynthesisOptions.acquireSlot)', () => {
+  it('is awaited before each inference, with the chunk index and the audio produced so far, and released after it', async () => {
+    let inferences = 0;
+    const e = engine({}, { onSentence: () => inferences++ });
+    const calls: Array<{ chunkIndex: number; audioMsSoFar: number; inferencesBefore: number }> = [];
+    let held = 0;
+    let maxHeld = 0;
+    let released = 0;
+    const acquireSlot: SynthesisOptions['acquireSlot'] = async (info) => {
+      await new Promise((r) => setTimeout(r, 5));
+      calls.push({ ...info, inferencesBefore: inferences });
+      held++;
+      maxHeld = Math.max(maxHeld, held);
+      return () => {
+        held--;
+        released++;
+      };
+    };
+    const chunks = await collect(e, 'First one here. Then a second. And a third one.', { acquireSlot });
+    assert.equal(chunks.length, 3);
+    assert.deepEqual(calls.map((c) => c.chunkIndex), [0, 1, 2]);
+    assert.deepEqual(calls.map((c) => c.inferencesBefore), [0, 1, 2], 'no inference ran before its slot was granted');
+    const ms = chunks.map((c) => (c.pcm.length / c.sampleRate) * 1000);
+    assert.deepEqual(calls.map((c) => c.audioMsSoFar), [0, ms[0]!, ms[0]! + ms[1]!]);
+    assert.equal(released, 3);
+    assert.equal(maxHeld, 1, 'a text holds one slot at a time');
+  });
+
+  it('gives every granted slot back when the consumer stops early or aborts while waiting', async () => {
+    const e = engine();
+    let granted = 0;
+    let released = 0;
+    const gate = (delayMs: number): SynthesisOptions['acquireSlot'] => async () => {
+      await new Promise((r) => setTimeout(r, delayMs));
+      granted++;
+      return () => released++;
+    };
+    // stop after the first chunk (the next one may already be prefetched)
+    for await (const _ of e.synthesize('One here. Two here. Three here.', { acquireSlot: gate(0) })) break;
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(released, granted);
+    // abort while the gate is still pending: the late slot is released at once
+    const ac = new AbortController();
+    const run = collect(e, 'Waiting for a slot.', { signal: ac.signal, acquireSlot: gate(200) });
+    setTimeout(() => ac.abort(), 20);
+    await assert.rejects(run, { name: 'AbortError' });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(released, granted);
+    // a failing gate fails the iteration
+    await assert.rejects(collect(e, 'No slot.', { acquireSlot: () => Promise.reject(new Error('overloaded')) }), /overloaded/);
   });
 });

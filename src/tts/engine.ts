@@ -1,15 +1,23 @@
 import { resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
-import { Espeak } from './espeak.js';
+import { splitPhonemeSymbols, splitTextByWeights } from './chunking.js';
+import { normalizeText } from './normalize.js';
 import { phonemesToIds, splitPhonemes } from './phoneme-ids.js';
+import { type PhonemizerCrashInfo, PhonemizerProcess } from './phonemizer.js';
 import type { SpeechChunk, SpeechSynthesizer, SynthesisOptions } from './types.js';
 import { VoiceCache } from './voice-cache.js';
-import { loadVoice, type PiperVoice } from './voice.js';
+import { checkVoiceInstalled, loadVoice, type PiperVoice } from './voice.js';
 
+/** The engine's settings; the two limits default to the schema defaults when absent. */
 export type EngineConfig = Pick<
   Config,
   'VOICES_DIR' | 'TTS_VOICE' | 'TTS_MAX_VOICES' | 'TTS_INTRA_OP_THREADS' | 'ESPEAK_LIBRARY' | 'ESPEAK_DATA_PATH'
->;
+> &
+  Partial<Pick<Config, 'TTS_MAX_PHONEMES_PER_CHUNK' | 'TTS_MAX_LENGTH_SCALE'>>;
+
+/** Defaults of TTS_MAX_PHONEMES_PER_CHUNK and TTS_MAX_LENGTH_SCALE (kept equal to the schema's). */
+export const DEFAULT_MAX_PHONEMES_PER_CHUNK = 400;
+export const DEFAULT_MAX_LENGTH_SCALE = 4;
 
 export interface SynthesisStats {
   voice: string;
@@ -25,6 +33,10 @@ export interface EngineHooks {
   onEvict?: (voice: string) => void;
   /** Phoneme symbols missing from a voice's id map (skipped, as the reference does). */
   onMissingPhoneme?: (voice: string, symbol: string) => void;
+  /** The phonemizer process ended unexpectedly (a native crash, a hang, a kill); it restarts by itself. */
+  onPhonemizerCrash?: (info: PhonemizerCrashInfo) => void;
+  /** A loaded voice's inference thread died; the voice is reloaded in the background. */
+  onVoiceDied?: (voice: string, error: Error) => void;
   /**
    * onnxruntime thread spinning. Default off: busy-waiting pool threads cost ~15 % more CPU for the
    * same wall time here, CPU the event loop and other sessions need.
@@ -33,31 +45,46 @@ export interface EngineHooks {
 }
 
 export interface PhonemizedSentence {
-  /** The sentence's text, for display. */
+  /** The sentence's text, for display (for a long sentence cut into chunks: about this chunk's part). */
   text: string;
-  /** Model input: ^ _ (phoneme _)* $ */
+  /** Model input: ^ _ (phoneme _)* $, at most TTS_MAX_PHONEMES_PER_CHUNK phonemes. */
   ids: number[];
 }
 
 const MAX_WAV_VALUE = 32767;
 
-/** Piper text-to-speech: espeak-ng phonemes, onnxruntime inference, one chunk per sentence. */
+/**
+ * Piper text-to-speech: text normalized (normalize.ts), espeak-ng phonemes from a supervised child
+ * process (phonemizer.ts), onnxruntime inference on a worker thread per voice; one inference and
+ * one chunk per sentence, or per piece of a sentence longer than TTS_MAX_PHONEMES_PER_CHUNK.
+ */
 export class PiperEngine implements SpeechSynthesizer {
   readonly voicesDir: string;
   private readonly cache: VoiceCache;
-  private espeak: Espeak | undefined;
+  private phonemizer: PhonemizerProcess | undefined;
+  private readonly maxPhonemes: number;
+  private readonly maxLengthScale: number;
+  /** Voices whose inference thread died, with what health() should say until they are back. */
+  private readonly voiceTrouble = new Map<string, string>();
+  private closed = false;
 
   constructor(
     private readonly config: EngineConfig,
     private readonly hooks: EngineHooks = {},
   ) {
     this.voicesDir = resolve(process.cwd(), config.VOICES_DIR);
-    this.cache = new VoiceCache(
-      config.TTS_MAX_VOICES,
-      (name, options) => loadVoice(this.voicesDir, name, options),
-      { intraOpThreads: config.TTS_INTRA_OP_THREADS, allowSpinning: hooks.allowSpinning ?? false },
-      hooks.onEvict,
-    );
+    this.maxPhonemes = config.TTS_MAX_PHONEMES_PER_CHUNK ?? DEFAULT_MAX_PHONEMES_PER_CHUNK;
+    this.maxLengthScale = config.TTS_MAX_LENGTH_SCALE ?? DEFAULT_MAX_LENGTH_SCALE;
+    this.cache = new VoiceCache({
+      maxVoices: config.TTS_MAX_VOICES,
+      loader: (name, options) => loadVoice(this.voicesDir, name, options),
+      loadOptions: { intraOpThreads: config.TTS_INTRA_OP_THREADS, allowSpinning: hooks.allowSpinning ?? false },
+      pinned: config.TTS_VOICE,
+      validate: (name) => checkVoiceInstalled(this.voicesDir, name),
+      onEvict: hooks.onEvict,
+      onLoaded: (name) => this.voiceTrouble.delete(name),
+      onDeath: (name, err) => this.voiceDied(name, err),
+    });
   }
 
   get defaultVoice(): string {
@@ -68,6 +95,7 @@ export class PiperEngine implements SpeechSynthesizer {
   async load(voice = this.config.TTS_VOICE, warmUp = false): Promise<void> {
     const lease = await this.cache.acquire(voice);
     try {
+      if (lease.voice.config.phonemeType === 'espeak') await this.phonemizerProcess().start();
       if (warmUp) {
         for await (const _ of this.synthesizeWith(lease.voice, 'Hello there.', {})) {
           // discard: the point is to run the model once
@@ -82,27 +110,37 @@ export class PiperEngine implements SpeechSynthesizer {
     return this.cache.loaded();
   }
 
+  /** Why the engine is degraded right now (a voice that died and is reloading); empty when fine. */
+  voiceProblems(): string[] {
+    return [...this.voiceTrouble.values()];
+  }
+
   async sampleRate(voice = this.config.TTS_VOICE): Promise<number> {
     const lease = await this.cache.acquire(voice);
     lease.release();
     return lease.voice.sampleRate;
   }
 
-  /** Text -> per-sentence model ids exactly as Piper builds them (no inference). */
+  /**
+   * Text -> the model ids of each inference synthesize() would run (no inference): per sentence
+   * exactly as Piper builds them, a sentence longer than TTS_MAX_PHONEMES_PER_CHUNK cut in pieces.
+   */
   async phonemize(text: string, voice = this.config.TTS_VOICE): Promise<PhonemizedSentence[]> {
     const lease = await this.cache.acquire(voice);
     try {
-      return this.phonemizeWith(lease.voice, text);
+      return await this.phonemizeWith(lease.voice, text, undefined);
     } finally {
       lease.release();
     }
   }
 
   /**
-   * Streams int16 speech, one chunk per sentence. Yields nothing for empty text. The next
-   * sentence is synthesized while the consumer handles the current one, never before the first
-   * chunk is delivered. An abort rejects the iteration with the signal's reason (an AbortError)
-   * without waiting for the sentence in progress.
+   * Streams int16 speech, one chunk per sentence (a sentence over TTS_MAX_PHONEMES_PER_CHUNK
+   * phonemes in several). Yields nothing for empty text. The next chunk is synthesized while the
+   * consumer handles the current one, never before the first chunk is delivered. An abort rejects
+   * the iteration with the signal's reason (an AbortError) without waiting for the chunk in
+   * progress. options.acquireSlot, when given, gates every inference (see SynthesisOptions).
+   * A crash of espeak-ng on this text rejects with PhonemizerCrashedError (later texts work).
    */
   async *synthesize(text: string, options: SynthesisOptions = {}): AsyncGenerator<SpeechChunk> {
     if (typeof text !== 'string' || text.trim().length === 0) return;
@@ -118,32 +156,68 @@ export class PiperEngine implements SpeechSynthesizer {
   }
 
   async close(): Promise<void> {
-    await this.cache.clear();
+    this.closed = true;
+    await Promise.all([this.cache.clear(), this.phonemizer?.close()]);
+  }
+
+  private phonemizerProcess(): PhonemizerProcess {
+    this.phonemizer ??= new PhonemizerProcess({
+      library: this.config.ESPEAK_LIBRARY,
+      dataPath: this.config.ESPEAK_DATA_PATH,
+      onCrash: this.hooks.onPhonemizerCrash,
+    });
+    return this.phonemizer;
+  }
+
+  /** A voice's inference thread died: the cache dropped it; load it again so it is ready before it is needed. */
+  private voiceDied(name: string, err: Error): void {
+    this.hooks.onVoiceDied?.(name, err);
+    if (this.closed) return;
+    this.voiceTrouble.set(name, `voice ${name}: its inference thread stopped; reloading`);
+    this.load(name).then(
+      () => this.voiceTrouble.delete(name),
+      (loadErr: Error) => {
+        // the default voice is what the service speaks with: stay not-ready until a load succeeds
+        if (name === this.config.TTS_VOICE && !this.closed) {
+          this.voiceTrouble.set(name, `voice ${name} could not be reloaded after its inference thread stopped: ${loadErr.message}`);
+        } else {
+          this.voiceTrouble.delete(name);
+        }
+      },
+    );
   }
 
   private async *synthesizeWith(voice: PiperVoice, text: string, options: SynthesisOptions): AsyncGenerator<SpeechChunk> {
-    const { signal } = options;
+    const { signal, acquireSlot } = options;
     const speakerId = voice.resolveSpeaker(options.speaker);
     const scales = {
       noiseScale: finiteOr(options.noiseScale, voice.config.noiseScale),
-      lengthScale: finiteOr(options.lengthScale, voice.config.lengthScale),
+      // the slowest speed is bounded: a tiny speed must not multiply the work of an inference
+      lengthScale: Math.min(this.maxLengthScale, finiteOr(options.lengthScale, voice.config.lengthScale)),
       noiseW: finiteOr(options.noiseW, voice.config.noiseW),
     };
     if (!(scales.lengthScale > 0)) throw new RangeError(`lengthScale must be greater than 0 (got ${scales.lengthScale})`);
-    const sentences = this.phonemizeWith(voice, text);
-    const run = (s: PhonemizedSentence) => this.synthesizeSentence(voice, s, scales, speakerId);
+    const chunks = await abortable(this.phonemizeWith(voice, text, signal), signal);
     let stopped = false;
-    let pending: Promise<SpeechChunk> | undefined = sentences[0] ? run(sentences[0]) : undefined;
+    let audioMsSoFar = 0;
+    const run = (index: number) =>
+      this.synthesizeChunk(voice, chunks[index]!, scales, speakerId, {
+        gate: acquireSlot && (() => acquireSlot({ chunkIndex: index, audioMsSoFar })),
+        signal,
+        cancelled: () => stopped || signal?.aborted === true,
+      });
+    let pending: Promise<SpeechChunk> | undefined = chunks.length > 0 ? run(0) : undefined;
+    pending?.catch(() => undefined); // rejections are observed below; an early abort must not leave one unhandled
     try {
       for (let i = 0; pending; i++) {
         const chunk = await abortable(pending, signal);
         pending = undefined;
-        const next = sentences[i + 1];
-        if (next) {
-          // start the next sentence right after this chunk is handed over, not before; skip it
+        audioMsSoFar += (chunk.pcm.length / chunk.sampleRate) * 1000;
+        if (i + 1 < chunks.length) {
+          // start the next chunk right after this one is handed over, not before; skip it
           // if the consumer stopped or aborted in the meantime
           pending = new Promise<SpeechChunk>((res, rej) =>
-            setImmediate(() => (stopped || signal?.aborted ? rej(new Error('cancelled')) : run(next).then(res, rej))),
+            setImmediate(() => (stopped || signal?.aborted ? rej(new Error('cancelled')) : run(i + 1).then(res, rej))),
           );
           pending.catch(() => undefined); // an abandoned iteration must not leave an unhandled rejection
         }
@@ -155,32 +229,67 @@ export class PiperEngine implements SpeechSynthesizer {
     }
   }
 
-  private phonemizeWith(voice: PiperVoice, text: string): PhonemizedSentence[] {
+  /** Normalized text -> the inferences to run: per sentence, cut to at most maxPhonemes phonemes each. */
+  private async phonemizeWith(voice: PiperVoice, text: string, signal: AbortSignal | undefined): Promise<PhonemizedSentence[]> {
     const { config } = voice;
     const onMissing = this.hooks.onMissingPhoneme && ((s: string) => this.hooks.onMissingPhoneme?.(voice.name, s));
-    if (config.phonemeType === 'text') {
-      const symbols = splitPhonemes(text, config.vowelClusters);
-      return [{ text, ids: phonemesToIds(symbols, config.phonemeIdMap, onMissing) }];
+    const clean = normalizeText(text);
+    if (clean.trim().length === 0) return [];
+    const sentences =
+      config.phonemeType === 'text'
+        ? [{ text: clean, symbols: splitPhonemes(clean, config.vowelClusters) }]
+        : (await this.phonemizerProcess().phonemize(clean, config.espeakVoice, signal)).map((s) => ({
+            text: s.text,
+            symbols: splitPhonemes(s.phonemes, config.vowelClusters),
+          }));
+    const out: PhonemizedSentence[] = [];
+    for (const sentence of sentences) {
+      const pieces = splitPhonemeSymbols(sentence.symbols, this.maxPhonemes);
+      const texts = splitTextByWeights(sentence.text, pieces.map((p) => p.length));
+      for (const [i, symbols] of pieces.entries()) {
+        out.push({ text: texts[i] ?? '', ids: phonemesToIds(symbols, config.phonemeIdMap, onMissing) });
+      }
     }
-    this.espeak ??= Espeak.get({ library: this.config.ESPEAK_LIBRARY, dataPath: this.config.ESPEAK_DATA_PATH });
-    return this.espeak.phonemizeSentences(text, config.espeakVoice).map((s) => ({
-      text: s.text,
-      ids: phonemesToIds(splitPhonemes(s.phonemes, config.vowelClusters), config.phonemeIdMap, onMissing),
-    }));
+    return out;
   }
 
-  private async synthesizeSentence(
+  /**
+   * One inference. With a gate (SynthesisOptions.acquireSlot) the slot is awaited first and
+   * released once the inference has settled; a slot granted after the caller stopped is given back
+   * at once without inferring.
+   */
+  private async synthesizeChunk(
     voice: PiperVoice,
     sentence: PhonemizedSentence,
     scales: { noiseScale: number; lengthScale: number; noiseW: number },
     speakerId: number | undefined,
+    control: { gate: (() => Promise<() => void>) | undefined; signal: AbortSignal | undefined; cancelled: () => boolean },
   ): Promise<SpeechChunk> {
-    const started = performance.now();
-    const audio = await voice.infer(sentence.ids, scales, speakerId);
-    const pcm = peakNormalize(audio);
-    const synthesisMs = performance.now() - started;
-    this.hooks.onSentence?.({ voice: voice.name, audioSeconds: pcm.length / voice.sampleRate, synthesisMs });
-    return { pcm, sampleRate: voice.sampleRate, text: sentence.text, synthesisMs };
+    let release: (() => void) | undefined;
+    if (control.gate) {
+      const granted = await abortable(control.gate(), control.signal, (r) => r());
+      let done = false;
+      release = () => {
+        if (done) return;
+        done = true;
+        granted();
+      };
+      if (control.cancelled()) {
+        release();
+        throw new Error('cancelled');
+      }
+    }
+    try {
+      const started = performance.now();
+      const audio = await voice.infer(sentence.ids, scales, speakerId);
+      release?.();
+      const pcm = peakNormalize(audio);
+      const synthesisMs = performance.now() - started;
+      this.hooks.onSentence?.({ voice: voice.name, audioSeconds: pcm.length / voice.sampleRate, synthesisMs });
+      return { pcm, sampleRate: voice.sampleRate, text: sentence.text, synthesisMs };
+    } finally {
+      release?.();
+    }
   }
 }
 

@@ -1,4 +1,5 @@
 import koffi from 'koffi';
+import { PhonemizerError } from './errors.js';
 
 /**
  * espeak-ng through its C library (koffi), used the way piper-phonemize uses it: one
@@ -18,9 +19,7 @@ export interface EspeakOptions {
   dataPath?: string;
 }
 
-export class PhonemizerError extends Error {
-  override name = 'PhonemizerError';
-}
+export { PhonemizerError };
 
 const AUDIO_OUTPUT_SYNCHRONOUS = 2;
 const INITIALIZE_DONT_EXIT = 0x8000;

@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { PiperEngine } from './engine.js';
 import { Espeak } from './espeak.js';
 import { phonemesToIds, splitPhonemes } from './phoneme-ids.js';
 import { ourEspeakIds, readGolden } from './testing/golden.js';
+import { tinyVoiceConfig, writeTinyVoice } from './testing/tiny-model.js';
 
 /**
  * Golden ids from the reference (piper-phonemize + piper-tts), against the stock system
@@ -44,6 +49,33 @@ describe('phoneme ids against the reference (system libespeak-ng)', () => {
       });
     });
     console.log(`golden ids: ${exact}/${golden.espeakCases.length} sentences identical with the system espeak-ng`);
+  });
+
+  it('gives the same ids through the engine (normalization, phonemizer process, per-inference limit)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vo-golden-'));
+    const engine = new PiperEngine({
+      VOICES_DIR: dir,
+      TTS_VOICE: 'golden',
+      TTS_MAX_VOICES: 1,
+      TTS_INTRA_OP_THREADS: 1,
+      ESPEAK_LIBRARY: undefined,
+      ESPEAK_DATA_PATH: undefined,
+    });
+    try {
+      await writeTinyVoice(dir, 'golden');
+      await writeFile(
+        join(dir, 'golden.onnx.json'),
+        JSON.stringify({ ...tinyVoiceConfig(), espeak: { voice: golden.espeakVoice }, phoneme_id_map: golden.phonemeIdMap }),
+      );
+      const inProcess = ourEspeakIds(golden, {});
+      for (const [i, c] of golden.espeakCases.entries()) {
+        const viaEngine = (await engine.phonemize(c.text)).map((s) => s.ids);
+        assert.deepEqual(viaEngine, inProcess[i], `ids differ for ${JSON.stringify(c.text)}`);
+      }
+    } finally {
+      await engine.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('maps text-type voices code point by code point like the reference', () => {

@@ -75,7 +75,9 @@ export class InferenceWorker {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
+  private exited = false;
   private failure: Error | undefined;
+  private readonly deathListeners: Array<(err: Error) => void> = [];
 
   private constructor(
     private readonly worker: Worker,
@@ -91,12 +93,18 @@ export class InferenceWorker {
       else p.reject(new Error(msg.message ?? 'inference failed'));
     });
     const failAll = (err: Error) => {
-      this.failure = err;
+      const first = this.failure === undefined;
+      this.failure ??= err;
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
+      // a worker that goes away without close() died (uncaught error, out of memory, terminated)
+      if (first && !this.closed) for (const listener of this.deathListeners.splice(0)) listener(this.failure);
     };
-    worker.on('error', failAll);
-    worker.on('exit', () => failAll(new Error('inference worker stopped')));
+    worker.on('error', (err) => failAll(new Error(`inference worker failed: ${err.message}`)));
+    worker.on('exit', (code) => {
+      this.exited = true;
+      failAll(new Error(`inference worker stopped (exit code ${code})`));
+    });
     worker.unref(); // an idle voice must not keep the process alive
   }
 
@@ -135,6 +143,22 @@ export class InferenceWorker {
     });
   }
 
+  /** False once the thread has died or was closed. */
+  get alive(): boolean {
+    return !this.closed && this.failure === undefined;
+  }
+
+  /** `listener` runs once if the thread dies unexpectedly (not after close()). */
+  onDeath(listener: (err: Error) => void): void {
+    if (this.failure && !this.closed) listener(this.failure);
+    else this.deathListeners.push(listener);
+  }
+
+  /** Stops the thread at once, as a crash would (pending sentences reject; death listeners run). */
+  async terminate(): Promise<void> {
+    await this.worker.terminate();
+  }
+
   run(request: WorkerRunRequest): Promise<Float32Array> {
     if (this.closed) return Promise.reject(new Error('the voice was unloaded'));
     if (this.failure) return Promise.reject(this.failure);
@@ -150,6 +174,8 @@ export class InferenceWorker {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.deathListeners.length = 0;
+    if (this.exited) return; // died earlier: nothing left to free
     this.worker.ref(); // keep the process alive until the thread is gone
     await Promise.allSettled([...this.pending.keys()].map((id) => new Promise<void>((res) => {
       const p = this.pending.get(id);
@@ -158,7 +184,7 @@ export class InferenceWorker {
       this.pending.set(id, { resolve: (a) => { resolve(a); res(); }, reject: (e) => { reject(e); res(); } });
     })));
     this.worker.postMessage({ type: 'close' });
-    const exited = new Promise<void>((res) => this.worker.once('exit', () => res()));
+    const exited = new Promise<void>((res) => (this.exited ? res() : this.worker.once('exit', () => res())));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((res) => (timer = setTimeout(res, 2000)));
     await Promise.race([exited, timeout]);

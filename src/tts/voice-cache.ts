@@ -5,7 +5,10 @@ type Loader = (name: string, options: LoadVoiceOptions) => Promise<PiperVoice>;
 interface Entry {
   name: string;
   voice: Promise<PiperVoice>;
+  /** Set once the load succeeded. */
+  loaded: PiperVoice | undefined;
   users: number;
+  /** Out of the cache: unloaded after its last user. */
   evicted: boolean;
 }
 
@@ -15,32 +18,50 @@ export interface VoiceLease {
   release(): void;
 }
 
+export interface VoiceCacheOptions {
+  /** Most voices kept loaded; exceeded only while every candidate for eviction is pinned or in use. */
+  maxVoices: number;
+  loader: Loader;
+  loadOptions?: LoadVoiceOptions;
+  /** A voice that is never evicted (the default voice). */
+  pinned?: string;
+  /**
+   * Cheap check of a name that is not in the cache (valid name, files present), run before it
+   * touches the cache; throwing refuses the request and changes nothing.
+   */
+  validate?: (name: string) => Promise<void>;
+  /** A voice was unloaded to make room. */
+  onEvict?: (name: string) => void;
+  /** A voice finished loading. */
+  onLoaded?: (name: string) => void;
+  /** A loaded voice's inference thread died: it left the cache and loads again on next use. */
+  onDeath?: (name: string, err: Error) => void;
+}
+
 /**
- * Keeps at most `maxVoices` voices loaded, least recently used out first. A voice being used
- * while evicted is unloaded only when its last user releases it.
+ * Keeps at most `maxVoices` voices loaded, least recently used out first. Never evicted: the
+ * pinned (default) voice and voices with active leases (the cache is over its size only while
+ * nothing else can go; the excess goes when a lease ends). Unknown names are validated before
+ * they touch the cache, and a voice is made room for only once it has loaded, so bogus or broken
+ * voices evict nothing. A voice whose inference thread dies is dropped and reloads on next use.
  */
 export class VoiceCache {
   private readonly entries = new Map<string, Entry>();
+  private closed = false;
 
-  constructor(
-    private readonly maxVoices: number,
-    private readonly loader: Loader,
-    private readonly loadOptions: LoadVoiceOptions = {},
-    private readonly onEvict?: (name: string) => void,
-  ) {}
+  constructor(private readonly options: VoiceCacheOptions) {}
 
   async acquire(name: string): Promise<VoiceLease> {
-    let entry = this.entries.get(name);
+    let entry = this.usableEntry(name);
+    if (!entry) {
+      await this.options.validate?.(name);
+      entry = this.usableEntry(name); // another request may have started it meanwhile
+    }
     if (entry) {
       this.entries.delete(name); // re-insert: most recently used last
       this.entries.set(name, entry);
     } else {
-      entry = { name, voice: this.loader(name, this.loadOptions), users: 0, evicted: false };
-      this.entries.set(name, entry);
-      entry.voice.catch(() => {
-        if (this.entries.get(name) === entry) this.entries.delete(name); // retry next time
-      });
-      this.evictOverflow();
+      entry = this.startLoad(name);
     }
     entry.users++;
     let voice: PiperVoice;
@@ -58,7 +79,9 @@ export class VoiceCache {
         if (released) return;
         released = true;
         held.users--;
-        if (held.evicted && held.users === 0) void voice.release();
+        if (held.users > 0) return;
+        if (held.evicted) void voice.release();
+        else this.evictOverflow();
       },
     };
   }
@@ -69,6 +92,7 @@ export class VoiceCache {
   }
 
   async clear(): Promise<void> {
+    this.closed = true;
     const all = [...this.entries.values()];
     this.entries.clear();
     await Promise.all(
@@ -80,17 +104,60 @@ export class VoiceCache {
     );
   }
 
+  /** The cached entry for `name` unless its voice is known dead (then it is dropped). */
+  private usableEntry(name: string): Entry | undefined {
+    const entry = this.entries.get(name);
+    if (entry?.loaded && !entry.loaded.alive) {
+      this.drop(entry);
+      return undefined;
+    }
+    return entry;
+  }
+
+  private startLoad(name: string): Entry {
+    const entry: Entry = { name, voice: this.options.loader(name, this.options.loadOptions ?? {}), loaded: undefined, users: 0, evicted: false };
+    this.entries.set(name, entry);
+    entry.voice.then(
+      (voice) => {
+        entry.loaded = voice;
+        if (this.closed || entry.evicted) return;
+        voice.onDeath((err) => {
+          if (this.entries.get(name) !== entry) return;
+          this.drop(entry);
+          this.options.onDeath?.(name, err);
+        });
+        this.options.onLoaded?.(name);
+        this.evictOverflow();
+      },
+      () => {
+        if (this.entries.get(name) === entry) this.entries.delete(name); // retry next time
+      },
+    );
+    return entry;
+  }
+
+  /** Out of the cache now; unloaded once unused. */
+  private drop(entry: Entry): void {
+    if (this.entries.get(entry.name) === entry) this.entries.delete(entry.name);
+    if (entry.evicted) return;
+    entry.evicted = true;
+    if (entry.users > 0) return; // unloaded by the last lease's release()
+    if (entry.loaded) void entry.loaded.release();
+    else void entry.voice.then((v) => v.release(), () => undefined);
+  }
+
   private evictOverflow(): void {
-    while (this.entries.size > this.maxVoices) {
-      const [oldest] = this.entries.values();
-      if (!oldest) return;
-      this.entries.delete(oldest.name);
-      oldest.evicted = true;
-      this.onEvict?.(oldest.name);
-      void oldest.voice.then(
-        (v) => (oldest.users === 0 ? v.release() : undefined),
-        () => undefined,
-      );
+    while (this.entries.size > this.options.maxVoices) {
+      let victim: Entry | undefined;
+      for (const e of this.entries.values()) {
+        if (e.users === 0 && e.loaded && e.name !== this.options.pinned) {
+          victim = e;
+          break;
+        }
+      }
+      if (!victim) return;
+      this.drop(victim);
+      this.options.onEvict?.(victim.name);
     }
   }
 }

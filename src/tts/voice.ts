@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { downloadHint, UnknownSpeakerError, VoiceLoadError, VoiceNotFoundError } from './errors.js';
+import { downloadHint, InvalidVoiceNameError, UnknownSpeakerError, VoiceLoadError, VoiceNotFoundError } from './errors.js';
 import { InferenceWorker } from './inference-worker.js';
 import { type VoiceConfig, toVoiceConfig, voiceConfigSchema } from './voice-config.js';
 
@@ -29,6 +29,16 @@ export class PiperVoice {
 
   get sampleRate(): number {
     return this.config.sampleRate;
+  }
+
+  /** False once its inference thread died (the voice must be loaded again) or it was released. */
+  get alive(): boolean {
+    return !this.released && this.worker.alive;
+  }
+
+  /** `listener` runs once if the inference thread dies unexpectedly (not after release()). */
+  onDeath(listener: (err: Error) => void): void {
+    this.worker.onDeath(listener);
   }
 
   /** Speaker name or id -> id (the voice's default when undefined); throws UnknownSpeakerError. */
@@ -71,15 +81,25 @@ export function voicePaths(voicesDir: string, name: string): { model: string; co
   return { model, config: `${model}.json` };
 }
 
-const VOICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const VOICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$/;
+
+/** Whether `name` can be a voice file stem (letters, digits, `_ . -`, no `..`, at most 200 characters). */
+export function isVoiceName(name: unknown): name is string {
+  return typeof name === 'string' && VOICE_NAME.test(name) && !name.includes('..');
+}
+
+/** Display form of a voice name that may be hostile (bounded, quoted). */
+function shown(name: string): string {
+  return JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name);
+}
 
 /**
- * Loads `NAME.onnx` + `NAME.onnx.json` from `voicesDir`. Throws VoiceNotFoundError (with the
- * download command) or VoiceLoadError (corrupt files); never anything else for bad files.
+ * Cheap check that `name` is an installed voice (a safe file stem with both files in `voicesDir`),
+ * without reading or loading anything. Throws InvalidVoiceNameError or VoiceNotFoundError.
  */
-export async function loadVoice(voicesDir: string, name: string, options: LoadVoiceOptions = {}): Promise<PiperVoice> {
-  if (!VOICE_NAME.test(name) || name.includes('..')) {
-    throw new VoiceNotFoundError(`"${name}" is not a voice name (expected something like en_US-lessac-medium)`, name);
+export async function checkVoiceInstalled(voicesDir: string, name: string): Promise<void> {
+  if (!isVoiceName(name)) {
+    throw new InvalidVoiceNameError(`${shown(String(name))} is not a voice name (expected something like en_US-lessac-medium)`, String(name));
   }
   const paths = voicePaths(voicesDir, name);
   for (const file of [paths.model, paths.config]) {
@@ -88,6 +108,15 @@ export async function loadVoice(voicesDir: string, name: string, options: LoadVo
       throw new VoiceNotFoundError(`voice ${name} is not installed: ${basename(file)} is missing from VOICES_DIR; ${downloadHint(name)}`, name);
     }
   }
+}
+
+/**
+ * Loads `NAME.onnx` + `NAME.onnx.json` from `voicesDir`. Throws VoiceNotFoundError (with the
+ * download command) or VoiceLoadError (corrupt files); never anything else for bad files.
+ */
+export async function loadVoice(voicesDir: string, name: string, options: LoadVoiceOptions = {}): Promise<PiperVoice> {
+  await checkVoiceInstalled(voicesDir, name);
+  const paths = voicePaths(voicesDir, name);
   let json: unknown;
   try {
     json = JSON.parse(await readFile(paths.config, 'utf8'));

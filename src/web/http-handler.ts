@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { requestPath } from '../ops/http-listen.js';
 import type { Logger } from '../ops/logger.js';
 import type { Asset } from './assets.js';
 import type { RateLimiter } from './rate-limit.js';
@@ -60,8 +61,9 @@ function sendJson(res: ServerResponse, status: number, value: unknown, headers: 
   send(res, status, JSON.stringify(value), { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...headers });
 }
 
-function sendError(res: ServerResponse, status: number, message: string, headers: Record<string, string | number> = {}): void {
-  sendJson(res, status, { error: message }, headers);
+/** `error` is for people; `code`, when given, is stable for programs (e.g. `FORBIDDEN_CHARACTERS`). */
+function sendError(res: ServerResponse, status: number, message: string, headers: Record<string, string | number> = {}, code?: string): void {
+  sendJson(res, status, code === undefined ? { error: message } : { error: message, code }, headers);
 }
 
 class BodyTooLarge extends Error {}
@@ -91,7 +93,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 /** The request handler of the web server: the page's files, `POST /api/token`, and 404/405 for the rest. */
-export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
+export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> | undefined {
   const serverUrl = deps.config.WEB_PUBLIC_LIVEKIT_URL ?? deps.config.LIVEKIT_URL;
   const baseHeaders = securityHeaders(serverUrl);
 
@@ -100,13 +102,13 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     const waitSeconds = deps.limiter.take(client);
     if (waitSeconds > 0) {
       deps.onToken('rate_limited');
-      sendError(res, 429, `too many token requests from this address; retry in ${waitSeconds} s`, { 'Retry-After': waitSeconds });
+      sendError(res, 429, `too many token requests from this address; retry in ${waitSeconds} s`, { 'Retry-After': waitSeconds }, 'RATE_LIMITED');
       return;
     }
     const unavailable = missingCredentials(deps.config);
     if (unavailable) {
       deps.onToken('unavailable');
-      sendError(res, 503, unavailable);
+      sendError(res, 503, unavailable, {}, 'UNAVAILABLE');
       return;
     }
     let raw: Buffer;
@@ -114,7 +116,8 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       raw = await readBody(req, MAX_TOKEN_BODY_BYTES);
     } catch (error) {
       deps.onToken('bad_request');
-      if (error instanceof BodyTooLarge) sendError(res, 413, `the body is larger than ${MAX_TOKEN_BODY_BYTES} bytes`, { Connection: 'close' });
+      if (error instanceof BodyTooLarge) sendError(res, 413, `the body is larger than ${MAX_TOKEN_BODY_BYTES} bytes`, { Connection: 'close' }, 'BODY_TOO_LARGE');
+      else res.destroy();
       return;
     }
     let body: unknown;
@@ -122,21 +125,21 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
       if (type !== 'application/json') {
         deps.onToken('bad_request');
-        sendError(res, 415, 'send the body as application/json (or no body at all)');
+        sendError(res, 415, 'send the body as application/json (or no body at all)', {}, 'UNSUPPORTED_MEDIA_TYPE');
         return;
       }
       try {
         body = JSON.parse(raw.toString('utf8'));
       } catch {
         deps.onToken('bad_request');
-        sendError(res, 400, 'the body is not valid JSON');
+        sendError(res, 400, 'the body is not valid JSON', {}, 'INVALID_JSON');
         return;
       }
     }
     const parsed = parseTokenRequest(body);
     if (!parsed.ok) {
       deps.onToken('bad_request');
-      sendError(res, 400, parsed.reason);
+      sendError(res, 400, parsed.reason, {}, parsed.code);
       return;
     }
     try {
@@ -147,7 +150,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     } catch (error) {
       if (error instanceof TokenRequestRefused) {
         deps.onToken('bad_request');
-        sendError(res, 400, error.message);
+        sendError(res, 400, error.message, {}, error.code);
         return;
       }
       deps.onToken('error');
@@ -194,11 +197,9 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
 
   return (req, res) => {
     for (const [name, value] of Object.entries(baseHeaders)) res.setHeader(name, value);
-    let path: string;
-    try {
-      path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    } catch {
-      sendError(res, 400, 'malformed request target');
+    const path = requestPath(req.url);
+    if (path === undefined) {
+      sendError(res, 400, 'malformed request target', { Connection: 'close' }, 'MALFORMED_TARGET');
       return;
     }
     if (path === '/api/token') {
@@ -206,11 +207,12 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         sendError(res, 405, 'use POST', { Allow: 'POST' });
         return;
       }
-      handleToken(req, res).catch((error: unknown) => {
+      return handleToken(req, res).catch((error: unknown) => {
+        deps.onToken('error');
         deps.logger.error({ err: error }, 'token request failed');
-        sendError(res, 500, 'internal error');
+        if (res.headersSent) res.destroy();
+        else sendError(res, 500, 'internal error');
       });
-      return;
     }
     if (path.startsWith('/api/')) {
       sendError(res, 404, 'not found');

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Counter, type Registry } from 'prom-client';
 import type { Component, ComponentHealth } from '../component.js';
 import type { Config } from '../config/schema.js';
+import { hardenHttpServer, listen, safeHandler } from '../ops/http-listen.js';
 import type { Logger } from '../ops/logger.js';
 import { type Asset, loadAssets } from './assets.js';
 import { buildClientBundle, bundleState, CLIENT_BUNDLE_DIR } from './bundle.js';
@@ -84,16 +85,10 @@ export function createWebComponent(options: WebComponentOptions): WebComponent {
       await prepareAssets();
       const credentials = missingCredentials(config);
       if (credentials) logger.warn(`${credentials}; POST /api/token answers 503`);
-      const srv = createServer({ requestTimeout: 30_000, headersTimeout: 15_000, keepAliveTimeout: 5_000 }, handler);
+      const srv = createServer(safeHandler(handler, { logger, name: 'web' }));
+      hardenHttpServer(srv, { logger, name: 'web' });
+      await listen(srv, { port: config.WEB_PORT, host: config.WEB_HOST, logger, name: 'web server', variables: 'WEB_HOST / WEB_PORT' });
       server = srv;
-      srv.on('clientError', (_error, socket) => socket.destroy());
-      await new Promise<void>((resolve, reject) => {
-        srv.once('error', reject);
-        srv.listen(config.WEB_PORT, config.WEB_HOST, () => {
-          srv.off('error', reject);
-          resolve();
-        });
-      });
       listening = true;
       const addr = srv.address() as AddressInfo;
       logger.info({ host: addr.address, port: addr.port, page: assets !== undefined }, 'web server listening');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { dispose, Room } from '@livekit/rtc-node';
+import { AudioSource, dispose, LocalAudioTrack, LocalVideoTrack, Room, TrackPublishOptions, TrackSource, VideoSource } from '@livekit/rtc-node';
 import { AgentDispatchClient, RoomAgentDispatch, RoomConfiguration, TokenVerifier } from 'livekit-server-sdk';
 import { startLiveKitServer, type LiveKitTestServer } from '../testing/livekit-server.js';
 import { MAX_TOKEN_BODY_BYTES } from './http-handler.js';
@@ -56,7 +56,7 @@ describe('POST /api/token', () => {
     assert.equal(details.participantName, 'user');
   });
 
-  test('grants join, publish, subscribe and data on one fresh prefixed room for exactly the configured TTL', async () => {
+  test('grants join, subscribe, microphone-only publishing and data (typed chat) on one fresh prefixed room for exactly the configured TTL', async () => {
     const before = Math.floor(Date.now() / 1000);
     const details = (await (await postToken(server.baseUrl, {})).json()) as Details;
     const claims = await verifier.verify(details.participantToken);
@@ -65,9 +65,14 @@ describe('POST /api/token', () => {
       room: details.roomName,
       roomJoin: true,
       canPublish: true,
+      canPublishSources: ['microphone'],
       canSubscribe: true,
       canPublishData: true,
+      canUpdateOwnMetadata: false,
     });
+    assert.equal(claims.video?.roomAdmin, undefined);
+    assert.equal(claims.video?.roomCreate, undefined);
+    assert.equal(claims.video?.hidden, undefined);
     assert.equal(claims.sip, undefined);
     assert.equal(claims.inference, undefined);
     assert.equal(claims.kind, undefined);
@@ -116,6 +121,39 @@ describe('POST /api/token', () => {
     assert.deepEqual(JSON.parse(claims.metadata ?? ''), { voice: 'en_US-joe-medium' });
   });
 
+  const refusedWithCode: Array<[string, unknown, RegExp, string]> = [
+    ['a name with a bidi override (Cf)', { participant_name: 'Eve\u202Egnp.exe' }, /participant_name: must not contain control or format characters/, 'FORBIDDEN_CHARACTERS'],
+    ['a name with a zero-width space (Cf)', { participantName: 'ad\u200Bmin' }, /participantName: must not contain control or format characters/, 'FORBIDDEN_CHARACTERS'],
+    ['a name with a newline (Cc)', { participant_name: 'a\nb' }, /control or format characters/, 'FORBIDDEN_CHARACTERS'],
+    ['a name with DEL / C1 controls (Cc)', { participant_name: 'a\u007f\u0085b' }, /control or format characters/, 'FORBIDDEN_CHARACTERS'],
+    ['an agent identity', { participant_identity: 'agent-AJ_1234' }, /participant_identity: must not start with "agent-"/, 'RESERVED_IDENTITY'],
+    ['an agent identity in other case', { participantIdentity: 'Agent-x' }, /reserved for agents/, 'RESERVED_IDENTITY'],
+    ['a reserved lk. attribute', { participant_attributes: { 'lk.agent.state': 'speaking' } }, /must not start with "lk\."/, 'RESERVED_ATTRIBUTE'],
+    ['a reserved LK. attribute in other case', { participant_attributes: { 'LK.publish_on_behalf': 'x' } }, /reserved for LiveKit/, 'RESERVED_ATTRIBUTE'],
+    ['an attribute name with a format character', { participant_attributes: { 'a\u2066b': 'x' } }, /control or format characters/, 'FORBIDDEN_CHARACTERS'],
+    ['an attribute value with a control character', { participant_attributes: { a: 'x\u0000' } }, /participant_attributes\.a: must not contain/, 'FORBIDDEN_CHARACTERS'],
+    ['an unknown field', { admin: true }, /unknown field/, 'INVALID_REQUEST'],
+    ['another agent', { room_config: { agents: [{ agent_name: 'other-agent' }] } }, /only its own agent/, 'UNKNOWN_AGENT'],
+  ];
+  for (const [what, body, reason, code] of refusedWithCode) {
+    test(`answers 400 with code ${code} for ${what}`, async () => {
+      const response = await postToken(server.baseUrl, body);
+      assert.equal(response.status, 400);
+      const payload = (await response.json()) as { error: string; code: string };
+      assert.match(payload.error, reason);
+      assert.equal(payload.code, code);
+      assert.ok(!/[\p{Cc}\p{Cf}]/u.test(payload.error), 'the refused characters are not echoed back');
+    });
+  }
+
+  test('accepts ordinary international names and emoji without joiners', async () => {
+    for (const name of ['José Ñandú', '李雷', 'Zoë 🎧', 'O\'Brien-Smith']) {
+      const response = await postToken(server.baseUrl, { participant_name: name });
+      assert.equal(response.status, 200, name);
+      assert.equal(((await response.json()) as Details).participantName, name);
+    }
+  });
+
   const badBodies: Array<[string, string | unknown, RegExp]> = [
     ['invalid JSON', '{"participant_name":', /not valid JSON/],
     ['a JSON array', [], /must be a JSON object/],
@@ -125,7 +163,7 @@ describe('POST /api/token', () => {
     ['another agent', { room_config: { agents: [{ agent_name: 'other-agent' }] } }, /only its own agent "test-agent"/],
     ['two agents', { room_config: { agents: [{ agent_name: 'test-agent' }, { agent_name: 'test-agent' }] } }, /at most one agent/],
     ['an empty name', { participant_name: '   ' }, /participant_name: must not be empty/],
-    ['a name with control characters', { participant_name: 'a\u0007b' }, /control characters/],
+    ['a name with control characters', { participant_name: 'a\u0007b' }, /control or format characters/],
     ['an over-long name', { participant_name: 'x'.repeat(65) }, /at most 64 characters/],
     ['a bad identity', { participant_identity: 'has spaces' }, /participant_identity/],
     ['non-string attributes', { participant_attributes: { a: 1 } }, /participant_attributes\.a/],
@@ -248,6 +286,21 @@ describe('tokens against a real LiveKit server', () => {
         dispatches.map((d) => d.agentName),
         ['test-agent'],
       );
+    } finally {
+      await room.disconnect();
+    }
+  });
+
+  test('the server lets the participant publish its microphone and nothing else', async () => {
+    const details = (await (await postToken(server.baseUrl, {})).json()) as Details;
+    const room = new Room();
+    try {
+      await room.connect(details.serverUrl, details.participantToken, { autoSubscribe: false, dynacast: false });
+      const mic = LocalAudioTrack.createAudioTrack('mic', new AudioSource(48_000, 1));
+      await room.localParticipant?.publishTrack(mic, new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }));
+      const camera = LocalVideoTrack.createVideoTrack('camera', new VideoSource(64, 64));
+      // LiveKit ignores a publication the grant does not allow: the SDK gives up after its timeout.
+      await assert.rejects(room.localParticipant!.publishTrack(camera, new TrackPublishOptions({ source: TrackSource.SOURCE_CAMERA })));
     } finally {
       await room.disconnect();
     }

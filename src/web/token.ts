@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { AccessToken, RoomAgentDispatch, RoomConfiguration, type VideoGrant } from 'livekit-server-sdk';
+import { AccessToken, RoomAgentDispatch, RoomConfiguration, TrackSource, type VideoGrant } from 'livekit-server-sdk';
 import type { Config } from '../config/schema.js';
 import type { TokenRequest } from './token-request.js';
 
@@ -22,8 +22,15 @@ export type TokenConfig = Pick<
   | 'WEB_TOKEN_TTL_SECONDS'
 >;
 
-/** The request asked for something this server cannot grant (answered with 400). */
-export class TokenRequestRefused extends Error {}
+/** The request asked for something this server cannot grant (answered with 400 and `code`). */
+export class TokenRequestRefused extends Error {
+  constructor(
+    message: string,
+    readonly code = 'INVALID_REQUEST',
+  ) {
+    super(message);
+  }
+}
 
 /** Why tokens cannot be issued at all (answered with 503), or undefined when they can. */
 export function missingCredentials(config: TokenConfig): string | undefined {
@@ -37,12 +44,15 @@ function randomSuffix(bytes: number): string {
 }
 
 /**
- * Mints a participant token for a fresh room: join, publish, subscribe and data on that room only,
- * with the configured agent dispatched through the token's room configuration.
+ * Mints a participant token for a fresh room: join, subscribe, publish the microphone only (no
+ * camera, no screen share) and data (the page's typed chat goes over `lk.chat` text streams, which
+ * the agent bounds in size and rate), on that room only, with the configured agent dispatched
+ * through the token's room configuration. The participant cannot change its own name, metadata
+ * or attributes afterwards.
  */
 export async function issueToken(config: TokenConfig, request: TokenRequest): Promise<ConnectionDetails> {
   if (request.agentName !== undefined && request.agentName !== '' && request.agentName !== config.AGENT_NAME) {
-    throw new TokenRequestRefused(`room_config.agents.0.agent_name: this server dispatches only its own agent "${config.AGENT_NAME}"`);
+    throw new TokenRequestRefused(`room_config.agents.0.agent_name: this server dispatches only its own agent "${config.AGENT_NAME}"`, 'UNKNOWN_AGENT');
   }
   const roomName = `${config.WEB_ROOM_PREFIX}${randomSuffix(9)}`;
   const participantIdentity = request.participantIdentity ?? `user-${randomSuffix(6)}`;
@@ -59,8 +69,10 @@ export async function issueToken(config: TokenConfig, request: TokenRequest): Pr
     room: roomName,
     roomJoin: true,
     canPublish: true,
+    canPublishSources: [TrackSource.MICROPHONE],
     canSubscribe: true,
     canPublishData: true,
+    canUpdateOwnMetadata: false,
   };
   token.addGrant(grant);
   token.roomConfig = new RoomConfiguration({
