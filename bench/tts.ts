@@ -4,16 +4,17 @@
  * Prints real-time factor, time to first audio, total time and peak RSS with ratios, and checks
  * the targets: total <= 0.95x reference; paragraph TTFA <= 0.3x the reference's paragraph time.
  *
- * Environment (bench harness only): VO_BENCH_VOICES_DIR (default $VO_CACHE/voices),
+ * Environment (bench harness only): VO_TEST_VOICES_DIR (voice folder, default $VO_CACHE/voices),
  * VO_BENCH_VOICE (default en_US-joe-medium), VO_BENCH_ROUNDS (default 3, best round of each side
  * reported; rounds alternate between the engines), VO_BENCH_THREADS (our intra-op threads, default 0),
  * VO_BENCH_SPIN=1 (let our onnxruntime threads spin, as the reference's do).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { peerCacheDir } from '../src/testing/cache.js';
+import { requireTestVoice, TEST_VOICE } from '../src/testing/voices.js';
 import { PiperEngine } from '../src/tts/index.js';
 
 const SENTENCES = [
@@ -62,18 +63,16 @@ interface Result {
   peakRssMb: number;
 }
 
-const cache = process.env.VO_CACHE || join(homedir(), '.cache', 'voice-orchestrator');
-const voicesDir = process.env.VO_BENCH_VOICES_DIR ?? join(cache, 'voices');
-const voiceName = process.env.VO_BENCH_VOICE ?? 'en_US-joe-medium';
+const voiceName = process.env.VO_BENCH_VOICE ?? TEST_VOICE;
 const rounds = Math.max(1, Number(process.env.VO_BENCH_ROUNDS ?? 3) || 3);
 
 function referencePython(): string {
-  const python = join(cache, 'venv-ref', 'bin', 'python');
+  const python = join(peerCacheDir(), 'venv-ref', 'bin', 'python');
   if (!existsSync(python)) throw new Error('reference venv missing: run bash scripts/setup/piper-ref.sh');
   return python;
 }
 
-async function runReference(): Promise<Result> {
+async function runReference(voicesDir: string): Promise<Result> {
   const script = join(dirname(fileURLToPath(import.meta.url)), 'tts-reference.py');
   const child = spawn(referencePython(), [script], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
@@ -155,9 +154,7 @@ function table(ours: Summary, ref: Summary): string {
 }
 
 async function main(): Promise<number> {
-  if (!existsSync(join(voicesDir, `${voiceName}.onnx`))) {
-    throw new Error(`voice ${voiceName} not found in the bench voices folder: run bash scripts/setup/voices.sh`);
-  }
+  const voicesDir = requireTestVoice(voiceName);
   console.log(`TTS benchmark: voice ${voiceName}, ${SENTENCES.length} sentences + a 5-sentence paragraph, best of ${rounds} round(s)`);
   const engine = new PiperEngine({
     VOICES_DIR: voicesDir,
@@ -173,7 +170,7 @@ async function main(): Promise<number> {
   // rounds alternate between the two engines so load from other processes hits both alike
   for (let r = 0; r < rounds; r++) {
     console.log(`round ${r + 1}/${rounds}: reference (Python piper-tts 1.8.0)...`);
-    const ref = await runReference();
+    const ref = await runReference(voicesDir);
     refResult.sampleRate = ref.sampleRate;
     refResult.rounds.push(...ref.rounds);
     refResult.peakRssMb = Math.max(refResult.peakRssMb, ref.peakRssMb);

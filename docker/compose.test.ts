@@ -15,7 +15,7 @@ function composeConfig(env: Record<string, string> = {}) {
 }
 
 test('docker compose config accepts the compose file and passes ORCHESTRATOR_MODE through', () => {
-  const result = composeConfig({ ORCHESTRATOR_MODE: 'legacy' });
+  const result = composeConfig({ ORCHESTRATOR_MODE: 'legacy', LIVEKIT_API_SECRET: '0123456789abcdef0123456789abcdef' });
   assert.equal(result.error, undefined, `no compose client: install docker-compose (${result.error?.message})`);
   assert.equal(result.status, 0, result.stderr);
   assert.match(result.stdout, /ORCHESTRATOR_MODE: legacy/);

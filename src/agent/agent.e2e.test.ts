@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { dispose } from '@livekit/rtc-node';
 import { createMetricsRegistry } from '../ops/metrics.js';
-import { encodeWav } from '../testing/wav.js';
+import { encodeWav, Resampler } from '../audio/index.js';
 import { wordAccuracy } from '../testing/word-accuracy.js';
 import { type AgentComponent, createAgentComponent } from './index.js';
 import { benchConfig, benchEnv, capturedLogger, speech48k, startBench, type Bench } from './e2e-bench.js';
 import { LLM_APOLOGY, STT_APOLOGY } from './settings.js';
-import { RATE, resample, TestParticipant, waitFor } from './test-participant.js';
+import { RATE, TestParticipant, waitFor } from './test-participant.js';
 
 const JOIN_MS = 60_000;
 const TURN_MS = 45_000;
@@ -104,7 +104,7 @@ describe('agent mode against a real LiveKit server, Whisper STT, SmolLM2 LLM and
     assert.ok(soundMs >= words * 120 && soundMs <= words * 900 + 2000, `${soundMs} ms of sound for ${words} words`);
 
     // The sound is the transcript, spoken: Whisper recognises the agent's own words in it.
-    const audio = resample(participant.audioBetween(firstSound - 20, end + 20), RATE, 16_000);
+    const audio = Resampler.oneShot(participant.audioBetween(firstSound - 20, end + 20), RATE, 16_000);
     const recognised = await bench.stt.transcribe(encodeWav(audio, 16_000, 1));
     assert.ok(wordAccuracy(answer.text, recognised) >= 0.5, `said "${answer.text}", heard "${recognised}"`);
   });

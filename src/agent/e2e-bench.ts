@@ -3,19 +3,20 @@
  * A loopback LiveKit server, the real Whisper STT server, the LLM server (real SmolLM2 model or,
  * when asked, the named stand-in), and the configuration an agent needs to use them.
  */
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { Resampler } from '../audio/index.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../ops/logger.js';
-import { peerCacheDir } from '../testing/cache.js';
-import { startLiveKitServer, type LiveKitTestServer } from '../testing/livekit-server.js';
-import { startLlmServer, type LlmTestServer } from '../testing/llm-server.js';
+import { peerEnv, startTestBench } from '../testing/bench.js';
+import type { LiveKitTestServer } from '../testing/livekit-server.js';
+import type { LlmTestServer } from '../testing/llm-server.js';
 import { speak } from '../testing/speech.js';
-import { startSttServer, type SttTestServer } from '../testing/stt-server.js';
-import { RATE, resample } from './test-participant.js';
+import type { SttTestServer } from '../testing/stt-server.js';
+import { TEST_VOICE, testVoicesDir } from '../testing/voices.js';
+import { RATE } from './test-participant.js';
 
-export const TEST_VOICE = 'en_US-joe-medium';
+export { TEST_VOICE };
 
 export interface Bench {
   livekit: LiveKitTestServer;
@@ -24,44 +25,25 @@ export interface Bench {
   stop(): Promise<void>;
 }
 
+/** The test bench (src/testing/bench.ts) with all three peers, the LLM capped at 40 tokens an answer. */
 export async function startBench(options: { llmEngine?: 'smollm2' | 'stand-in' } = {}): Promise<Bench> {
-  const livekit = await startLiveKitServer();
-  let stt: SttTestServer | undefined;
-  try {
-    stt = await startSttServer();
-    const llm = await startLlmServer({ engine: options.llmEngine ?? 'smollm2', defaultMaxTokens: 40 });
-    return {
-      livekit,
-      stt,
-      llm,
-      async stop() {
-        await Promise.allSettled([livekit.stop(), stt?.stop(), llm.stop()]);
-      },
-    };
-  } catch (err) {
-    await Promise.allSettled([livekit.stop(), stt?.stop()]);
-    throw err;
-  }
+  const bench = await startTestBench({ llm: { engine: options.llmEngine ?? 'smollm2', defaultMaxTokens: 40 } });
+  const { livekit, stt, llm } = bench;
+  if (!livekit || !stt || !llm) throw new Error('the test bench started without a peer it was asked for');
+  return { livekit, stt, llm, stop: bench.stop };
 }
 
 /** The environment a service process or loadConfig needs to run the agent against the bench. */
 export function benchEnv(bench: Bench, overrides: Record<string, string> = {}): Record<string, string> {
   return {
-    LIVEKIT_URL: bench.livekit.url,
-    LIVEKIT_API_KEY: bench.livekit.apiKey,
-    LIVEKIT_API_SECRET: bench.livekit.apiSecret,
+    ...peerEnv(bench),
     AGENT_NAME: `test-agent-${process.pid}`,
     AGENT_HEALTH_PORT: '0',
     AGENT_GREETING: 'Hello! How can I help you today?',
     AGENT_INSTRUCTIONS: 'You are a helpful voice assistant. Answer in one or two short sentences.',
     // Whisper and SmolLM2 share 2 loaded cores with everything else here: be patient, but not forever.
     AGENT_PROVIDER_TIMEOUT_MS: '12000',
-    OPENAI_API_KEY: 'test-key',
-    LLM_BASE_URL: bench.llm.baseURL,
-    LLM_MODEL: bench.llm.model,
-    STT_BASE_URL: bench.stt.baseURL,
-    STT_MODEL: bench.stt.modelName,
-    VOICES_DIR: join(peerCacheDir(), 'voices'),
+    VOICES_DIR: testVoicesDir(),
     TTS_VOICE: TEST_VOICE,
     LOG_LEVEL: 'warn',
     ...overrides,
@@ -95,5 +77,5 @@ export function capturedLogger(config: Config): { logger: Logger; lines: () => A
 /** Flite speech for `text` at 48 kHz, with trailing silence left to the participant's pump. */
 export async function speech48k(text: string): Promise<Int16Array> {
   const spoken = await speak(text, { sampleRate: 16_000 });
-  return resample(spoken.pcm, spoken.sampleRate, RATE);
+  return Resampler.oneShot(spoken.pcm, spoken.sampleRate, RATE);
 }

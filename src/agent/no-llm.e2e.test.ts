@@ -7,9 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { dispose } from '@livekit/rtc-node';
 import { createMetricsRegistry } from '../ops/metrics.js';
-import { peerCacheDir } from '../testing/cache.js';
+import { testVoicesDir } from '../testing/voices.js';
 import { startLiveKitServer, type LiveKitTestServer } from '../testing/livekit-server.js';
-import { join } from 'node:path';
 import { type AgentComponent, createAgentComponent } from './index.js';
 import { benchConfig, capturedLogger, TEST_VOICE } from './e2e-bench.js';
 import { NO_LLM_NOTICE } from './settings.js';
@@ -31,7 +30,7 @@ describe('agent mode without a language model', { timeout: 240_000 }, () => {
       LIVEKIT_API_SECRET: livekit.apiSecret,
       AGENT_NAME: agentName,
       AGENT_HEALTH_PORT: '0',
-      VOICES_DIR: join(peerCacheDir(), 'voices'),
+      VOICES_DIR: testVoicesDir(),
       TTS_VOICE: TEST_VOICE,
       LOG_LEVEL: 'warn',
     });

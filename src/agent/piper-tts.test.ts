@@ -1,24 +1,17 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { initializeLogger, loggerOptions } from '@livekit/agents';
 import { loadConfig } from '../config/load.js';
-import { peerCacheDir } from '../testing/cache.js';
+import { requireTestVoice, TEST_VOICE as VOICE } from '../testing/voices.js';
 import { PiperEngine } from '../tts/engine.js';
 import { PiperTTS } from './piper-tts.js';
-
-const VOICE = 'en_US-joe-medium';
 
 describe('Piper as a LiveKit TTS plugin (real voice)', () => {
   let engine: PiperEngine;
   let tts: PiperTTS;
 
   before(async () => {
-    const voicesDir = join(peerCacheDir(), 'voices');
-    if (!existsSync(join(voicesDir, `${VOICE}.onnx`))) {
-      throw new Error(`Piper voice ${VOICE} is not installed: run \`bash scripts/setup.sh\` (voices part)`);
-    }
+    const voicesDir = requireTestVoice(VOICE);
     if (!loggerOptions()) initializeLogger({ pretty: false, level: 'warn' });
     engine = new PiperEngine(loadConfig({ env: { VOICES_DIR: voicesDir, TTS_VOICE: VOICE } }).config);
     await engine.load(VOICE, true);
@@ -44,6 +37,15 @@ describe('Piper as a LiveKit TTS plugin (real voice)', () => {
     assert.ok(seconds > 1.5 && seconds < 6, `${seconds} s of audio`);
     const peak = Math.max(...frames.flatMap((a) => Array.from(a.frame.data, Math.abs)));
     assert.ok(peak > 10_000, 'the audio is speech, not silence');
+  });
+
+  it('frames several sentences as one contiguous stream: every frame but the last is 20 ms', async () => {
+    const frames = [];
+    for await (const audio of tts.synthesize('One sentence here. And then a second one.')) frames.push(audio);
+    assert.ok(frames.length > 20, `${frames.length} frames`);
+    for (const audio of frames.slice(0, -1)) assert.equal(audio.frame.samplesPerChannel, 441);
+    const last = frames.at(-1)!;
+    assert.ok(last.final && last.frame.samplesPerChannel >= 1 && last.frame.samplesPerChannel <= 441);
   });
 
   it('synthesizes concurrent requests one after another, in request order', async () => {

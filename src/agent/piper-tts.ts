@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { tts, type APIConnectOptions } from '@livekit/agents';
 import { AudioFrame } from '@livekit/rtc-node';
+import { Framer } from '../audio/index.js';
 import type { SpeechSynthesizer } from '../tts/types.js';
 
 /** 20 ms frames, like other LiveKit TTS plugins: interruptions cut audio at a fine grain. */
@@ -80,26 +81,38 @@ export class PiperChunkedStream extends tts.ChunkedStream {
     await this.#tts.serial.run(async () => {
       if (signal.aborted) return;
       const requestId = randomUUID();
-      let pending: AudioFrame | undefined;
       const push = (frame: AudioFrame, final: boolean) => {
         if (!this.queue.closed) this.queue.put({ requestId, segmentId: requestId, frame, final });
+      };
+      // Each frame is held back until the next one exists, so the last one can be marked final.
+      let pending: AudioFrame | undefined;
+      const emit = (data: Int16Array | null, sampleRate: number) => {
+        if (!data) return;
+        if (pending) push(pending, false);
+        pending = new AudioFrame(data, sampleRate, 1, data.length);
+      };
+      let framer: Framer | undefined;
+      // The rest of the audio as a short last frame (padding it would add silence).
+      const endFraming = () => {
+        if (framer) emit(framer.flush(false), framer.sampleRate);
       };
       try {
         for await (const chunk of this.#tts.engine.synthesize(this.inputText, { voice: this.#tts.voice, signal })) {
           if (signal.aborted) break;
-          const samples = Math.max(1, Math.round((chunk.sampleRate * FRAME_MS) / 1000));
-          for (let offset = 0; offset < chunk.pcm.length; offset += samples) {
-            const data = chunk.pcm.slice(offset, offset + samples);
-            if (pending) push(pending, false);
-            pending = new AudioFrame(data, chunk.sampleRate, 1, data.length);
+          if (framer?.sampleRate !== chunk.sampleRate) {
+            endFraming();
+            framer = new Framer(chunk.sampleRate, FRAME_MS, { round: true });
           }
+          for (const data of framer.push(chunk.pcm)) emit(data, chunk.sampleRate);
         }
       } catch (err) {
         // An interruption aborts the engine mid-sentence: that is the expected end, not a TTS failure.
         if (signal.aborted) return;
         throw err;
       }
-      if (pending && !signal.aborted) push(pending, true);
+      if (signal.aborted) return;
+      endFraming();
+      if (pending) push(pending, true);
     });
   }
 }

@@ -18,6 +18,8 @@ import {
   TrackSource,
 } from '@livekit/rtc-node';
 import { AccessToken, RoomAgentDispatch, RoomConfiguration } from 'livekit-server-sdk';
+import { concatInt16, rms } from '../audio/index.js';
+import { pcmFrames } from '../testing/speech.js';
 
 export const RATE = 48_000;
 const FRAME_MS = 10;
@@ -158,11 +160,7 @@ export class TestParticipant {
       this.speechDrained = resolve;
     });
     this.firstSpeechFrameAt = 0;
-    for (let at = 0; at < pcm48k.length; at += FRAME) {
-      const frame = new Int16Array(FRAME);
-      frame.set(pcm48k.subarray(at, Math.min(pcm48k.length, at + FRAME)));
-      this.pending.push({ pcm: frame, loud: rms(frame) > SOUND_RMS });
-    }
+    for (const frame of pcmFrames(pcm48k, RATE, FRAME_MS)) this.pending.push({ pcm: frame, loud: rms(frame) > SOUND_RMS });
     await drained;
     return { startedAt: this.firstSpeechFrameAt, endedAt: this.lastSpeechFrameAt };
   }
@@ -196,14 +194,7 @@ export class TestParticipant {
 
   /** The agent's audio between two moments, as 48 kHz PCM. */
   audioBetween(from: number, to: number): Int16Array {
-    const frames = this.heard.filter((f) => f.at > from && f.at <= to);
-    const out = new Int16Array(frames.reduce((n, f) => n + f.pcm.length, 0));
-    let offset = 0;
-    for (const f of frames) {
-      out.set(f.pcm, offset);
-      offset += f.pcm.length;
-    }
-    return out;
+    return concatInt16(this.heard.filter((f) => f.at > from && f.at <= to).map((f) => f.pcm));
   }
 
   /** The first final transcript by `speaker` after `since` matching `accept`. */
@@ -232,12 +223,6 @@ export class TestParticipant {
   }
 }
 
-function rms(pcm: Int16Array): number {
-  let sum = 0;
-  for (const s of pcm) sum += s * s;
-  return Math.sqrt(sum / Math.max(1, pcm.length));
-}
-
 export async function waitFor<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -246,19 +231,4 @@ export async function waitFor<T>(probe: () => T | undefined, timeoutMs: number, 
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-/** Linear-interpolation resampling of mono PCM (test speech 16 kHz -> 48 kHz, agent audio -> 16 kHz). */
-export function resample(pcm: Int16Array, from: number, to: number): Int16Array {
-  if (from === to) return pcm;
-  const out = new Int16Array(Math.floor((pcm.length * to) / from));
-  const step = from / to;
-  for (let i = 0; i < out.length; i++) {
-    const x = i * step;
-    const i0 = Math.floor(x);
-    const i1 = Math.min(pcm.length - 1, i0 + 1);
-    const frac = x - i0;
-    out[i] = Math.round((pcm[i0] ?? 0) * (1 - frac) + (pcm[i1] ?? 0) * frac);
-  }
-  return out;
 }

@@ -52,5 +52,12 @@ describe('Framer', () => {
 
   it('rejects a frame length that is not a whole number of samples', () => {
     assert.throws(() => new Framer(22050, 10.01), RangeError);
+    assert.throws(() => new Framer(11025), RangeError);
+  });
+
+  it('rounds such a frame length to the nearest whole number of samples when asked', () => {
+    assert.equal(new Framer(11025, 20, { round: true }).samplesPerFrame, 221);
+    assert.equal(new Framer(22050, 20, { round: true }).samplesPerFrame, 441);
+    assert.equal(new Framer(1000, 0.1, { round: true }).samplesPerFrame, 1);
   });
 });

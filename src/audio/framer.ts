@@ -7,8 +7,14 @@ export class Framer {
   private pending: Int16Array;
   private fill = 0;
 
-  constructor(readonly sampleRate: number, frameMs = 20) {
-    const n = (sampleRate * frameMs) / 1000;
+  /**
+   * `round`: frames of the whole number of samples nearest to `frameMs` (at least one) where
+   * `frameMs` is not a whole number of samples at this rate (20 ms at 11025 Hz: 221 samples),
+   * instead of throwing a RangeError.
+   */
+  constructor(readonly sampleRate: number, frameMs = 20, options: { round?: boolean } = {}) {
+    const exact = (sampleRate * frameMs) / 1000;
+    const n = options.round ? Math.max(1, Math.round(exact)) : exact;
     if (!Number.isInteger(n) || n <= 0) {
       throw new RangeError(`${frameMs} ms at ${sampleRate} Hz is not a whole number of samples`);
     }

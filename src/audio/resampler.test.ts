@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { concatInt16, Resampler } from './resampler.js';
+import { concatInt16, rms as rmsOf } from './pcm.js';
+import { Resampler, resamplerFilter } from './resampler.js';
 
 function sine(freq: number, rate: number, seconds: number, amplitude = 12000): Int16Array {
   const n = Math.round(rate * seconds);
@@ -10,9 +11,7 @@ function sine(freq: number, rate: number, seconds: number, amplitude = 12000): I
 }
 
 function rms(x: Int16Array, from: number, to: number): number {
-  let s = 0;
-  for (let i = from; i < to; i++) s += x[i]! * x[i]!;
-  return Math.sqrt(s / (to - from));
+  return rmsOf(x.subarray(from, to));
 }
 
 /** Frequency from interpolated rising zero crossings (independent of the resampler's maths). */
@@ -61,6 +60,15 @@ describe('Resampler', () => {
     });
   }
 
+  it('attenuates a 10 kHz tone by more than 40 dB when downsampling 48 to 16 kHz (no aliasing to 6 kHz)', () => {
+    const input = sine(10000, 48000, 0.5);
+    const output = Resampler.oneShot(input, 48000, 16000);
+    const inRms = rms(input, 2400, input.length - 2400);
+    const outRms = rms(output, 800, output.length - 800);
+    const db = 20 * Math.log10(Math.max(outRms, 1e-9) / inRms);
+    assert.ok(db < -40, `10 kHz came through at ${db.toFixed(1)} dB`);
+  });
+
   it('removes content above the new Nyquist frequency when downsampling', () => {
     const input = sine(10000, 48000, 0.5);
     const output = Resampler.oneShot(input, 48000, 16000);
@@ -79,6 +87,32 @@ describe('Resampler', () => {
       for (let i = 0; i < whole.length; i++) maxDiff = Math.max(maxDiff, Math.abs(whole[i]! - chunked[i]!));
       assert.ok(maxDiff <= 1, `max difference ${maxDiff} LSB at ${outRate} Hz`);
     }
+  });
+
+  it('gives exactly the one-shot samples when streamed in pieces of 1 to 5 samples', () => {
+    const input = sine(440, 48000, 0.25);
+    for (let i = 0; i < input.length; i += 31) input[i] = -input[i]!; // not a pure tone
+    for (const [inRate, outRate] of [
+      [48000, 16000],
+      [22050, 48000],
+    ] as const) {
+      const whole = Resampler.oneShot(input, inRate, outRate);
+      assert.deepEqual(resampleInChunks(input, inRate, outRate, [1, 2, 3, 4, 5]), whole);
+    }
+  });
+
+  it('builds the filter for a rate pair once and shares it with every later resampler', () => {
+    // a rate pair no other test uses, so the first construction builds its table here
+    const first = new Resampler(44100, 48000);
+    const second = new Resampler(44100, 48000);
+    assert.equal(second.filter, first.filter);
+    assert.equal(second.filter.table, first.filter.table);
+    assert.equal(resamplerFilter(44100, 48000), first.filter);
+    assert.notEqual(new Resampler(48000, 44100).filter, first.filter);
+    const started = performance.now();
+    for (let i = 0; i < 1000; i++) new Resampler(44100, 48000);
+    const ms = performance.now() - started;
+    assert.ok(ms < 100, `1000 constructions took ${ms.toFixed(1)} ms`);
   });
 
   it('is deterministic from one run to the next', () => {

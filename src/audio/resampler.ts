@@ -8,6 +8,8 @@
  * aligned with input time j * inRate / outRate (zero delay, no leading silence).
  */
 
+import { clampInt16, concatInt16 } from './pcm.js';
+
 /** Zero crossings of the sinc on each side of the centre (filter quality vs cost). */
 const HALF_ZERO_CROSSINGS = 16;
 /** Pass band edge as a fraction of the lower Nyquist frequency. */
@@ -175,21 +177,6 @@ function toInt16(input: Int16Array | Float32Array): Int16Array {
   if (input instanceof Int16Array) return input.slice();
   const out = new Int16Array(input.length);
   for (let i = 0; i < input.length; i++) out[i] = clampInt16(Math.round(input[i]! * 32768));
-  return out;
-}
-
-export function clampInt16(v: number): number {
-  return v > 32767 ? 32767 : Math.max(v, -32768);
-}
-
-export function concatInt16(parts: readonly Int16Array[]): Int16Array {
-  const total = parts.reduce((n, p) => n + p.length, 0);
-  const out = new Int16Array(total);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
   return out;
 }
 

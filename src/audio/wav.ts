@@ -3,7 +3,7 @@
  * patches the header's sizes when it is closed.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { endianness } from 'node:os';
+import { int16ToLeBytes } from './pcm.js';
 
 export interface PcmAudio {
   /** Interleaved signed 16-bit samples. */
@@ -14,8 +14,6 @@ export interface PcmAudio {
 
 /** Bytes before the samples in the files we write (RIFF header, 16-byte `fmt ` chunk, `data` header). */
 export const WAV_HEADER_BYTES = 44;
-
-const LITTLE_ENDIAN = endianness() === 'LE';
 
 /** The 44-byte header of a 16-bit PCM WAV file whose `data` chunk holds `dataBytes` bytes. */
 export function wavHeader(sampleRate: number, channels: number, dataBytes: number): Uint8Array {
@@ -38,14 +36,6 @@ export function wavHeader(sampleRate: number, channels: number, dataBytes: numbe
   tag(36, 'data');
   view.setUint32(40, dataBytes, true);
   return header;
-}
-
-/** The samples as s16le bytes: a view of the same memory on little-endian machines, a copy otherwise. */
-export function int16ToLeBytes(samples: Int16Array): Buffer {
-  if (LITTLE_ENDIAN) return Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);
-  const out = Buffer.allocUnsafe(samples.length * 2);
-  for (let i = 0; i < samples.length; i++) out.writeInt16LE(samples[i] ?? 0, i * 2);
-  return out;
 }
 
 /** Encodes 16-bit PCM as a WAV file. */

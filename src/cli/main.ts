@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { LegacyClient, type ReceivedFrame, type ServerMessage } from '../legacy/client.js';
 import { findPlayer, PLAYERS, RealtimePlayer } from './player.js';
-import { WavWriter } from './wav-writer.js';
+import { WavFileWriter } from '../audio/index.js';
 
 const HELP = `Usage: npm run cli -- [options]
 
@@ -95,7 +95,7 @@ async function main(): Promise<number> {
   client.retainFrames = false;
   info(`connected to ${args.url} (session ${client.sessionId})`);
 
-  const wav = args.out ? new WavWriter(args.out, 48_000) : undefined;
+  const wav = args.out ? new WavFileWriter(args.out, 48_000) : undefined;
   let player: RealtimePlayer | undefined;
   if (!wav || args.play) {
     const name = findPlayer(process.env['PATH'], args.player);

@@ -104,7 +104,8 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
 }
 
 function shownValue(name: VarName, value: string | undefined): string | undefined {
-  return value === undefined ? undefined : displayValue(value, isSecret(name));
+  // Programmatic callers can pass non-strings; show them as the text they would be.
+  return value === undefined ? undefined : displayValue(String(value), isSecret(name));
 }
 
 /** The secret `livekit-server --dev` uses; public, so fine for a server on this machine only. */

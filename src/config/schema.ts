@@ -32,7 +32,7 @@ export const VARIABLES = {
   TTS_MAX_VOICES: { schema: int(1, 64), default: '2', doc: 'Most voices kept loaded at once (least recently used is unloaded; TTS_VOICE and voices in use are never unloaded).' },
   TTS_WARMUP: { schema: bool(), default: 'true', doc: 'Synthesize a short phrase at start so the first request is not cold.' },
   TTS_INTRA_OP_THREADS: { schema: int(0, 64), default: '0', doc: 'onnxruntime intra-op threads per voice (0 = runtime default).' },
-  TTS_MAX_PHONEMES_PER_CHUNK: { schema: int(50, 5000), default: '400', doc: 'Most phonemes in one inference: a longer sentence is cut at clause, else word boundaries into several chunks.' },
+  TTS_MAX_PHONEMES_PER_CHUNK: { schema: int(50, 5000), default: '200', doc: "Most phonemes in one inference (about 5 s of speech): a longer sentence is cut at clause, else word boundaries. Bounds how long one client's text can hold the engine before another client's first audio." },
   TTS_MAX_LENGTH_SCALE: { schema: number(1, 20), default: '4', doc: 'Slowest speech allowed: a larger length scale (speed below 1/this) is clamped to it.' },
   ESPEAK_LIBRARY: { schema: optional(text()), doc: 'Path of `libespeak-ng.so.1` when it is not on the default library path.' },
   ESPEAK_DATA_PATH: { schema: optional(text()), doc: 'Folder containing `espeak-ng-data` when not the system default.' },

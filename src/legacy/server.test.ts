@@ -119,21 +119,23 @@ describe('documented protocol', () => {
     b.close();
   });
 
-  test("a long text without punctuation is synthesized in bounded chunks: another session's first audio does not wait for it", async () => {
+  test("a long text without punctuation is synthesized in bounded chunks: another session's first audio does not wait for it", async (t) => {
     const [a, b] = await Promise.all([LegacyClient.connect(server.url), LegacyClient.connect(server.url)]);
     a.send({ type: 'configure', utterance_events: true });
     b.send({ type: 'configure', utterance_events: true });
-    // about 40 s of speech with no sentence or clause punctuation at all, spoken slowly
-    a.send({ type: 'text', text: 'and the quick brown fox jumps over the lazy dog '.repeat(12), speed: 0.5 });
-    await eventually(() => a.frames.length > 0, 30_000, 'first frame of a');
+    // about a minute of speech with no sentence or clause punctuation at all
+    a.say('and the quick brown fox jumps over the lazy dog '.repeat(24));
+    await new Promise((r) => setTimeout(r, 300));
     b.say('Me first.');
-    const bEnd = await b.waitFor((m) => m.type === 'utterance_end', 30_000);
+    const bEnd = await b.waitFor((m) => m.type === 'utterance_end', 60_000);
+    const aEnd = await a.waitFor((m) => m.type === 'utterance_end', 120_000);
     assert.equal(bEnd['reason'], 'completed');
-    assert.equal(a.messages.some((m) => m.type === 'utterance_end'), false, 'b waited for all of a');
-    // one bounded chunk of a at most, then b's own first chunk (generous for a loaded 2-core machine)
-    assert.ok(Number(bEnd['first_audio_ms']) < 5000, `b's first audio after ${bEnd['first_audio_ms']} ms`);
-    a.control('STOP');
-    await a.waitFor((m) => m.type === 'utterance_end', 30_000);
+    assert.equal(aEnd['reason'], 'completed');
+    t.diagnostic(`b's first audio after ${bEnd['first_audio_ms']} ms; a's text took ${aEnd['synthesis_ms']} ms of synthesis`);
+    // one inference for the whole text would make b wait for all of a's synthesis; one bounded
+    // chunk of a, then b's own, is a small part of it (a ratio, so machine load cancels out)
+    assert.ok(Number(bEnd['first_audio_ms']) < Number(aEnd['synthesis_ms']) / 2, `b's first audio after ${bEnd['first_audio_ms']} ms`);
+    assertGapFree(a.frames);
     a.close();
     b.close();
   });

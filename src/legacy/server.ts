@@ -2,6 +2,7 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { hardenHttpServer, listen, rejectSocket, requestPath } from '../ops/http-listen.js';
 import type { Logger } from '../ops/logger.js';
 import type { SpeechSynthesizer } from '../tts/types.js';
 import type { LegacyMetrics } from './metrics.js';
@@ -61,17 +62,12 @@ export class LegacyServer {
         refuse(socket, 400, 'BAD_REQUEST', 'the upgrade request could not be handled');
       }
     });
-    this.http.on('clientError', (err: NodeJS.ErrnoException, socket) => answerClientError(err, socket));
+    hardenHttpServer(this.http, { logger: options.logger, name: 'legacy', allowUpgrades: true });
   }
 
   async listen(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.http.once('error', reject);
-      this.http.listen(this.options.port, this.options.host, () => {
-        this.http.off('error', reject);
-        resolve();
-      });
-    });
+    const { port, host, logger } = this.options;
+    await listen(this.http, { port, host, logger, name: 'legacy WebSocket server', variables: 'LEGACY_HOST / LEGACY_PORT' });
     this.accepting = true;
   }
 
@@ -137,10 +133,10 @@ export class LegacyServer {
 
   private checkUpgrade(req: IncomingMessage): { status: number; code: RefusalCode; message: string } | undefined {
     if (!this.accepting) return { status: 503, code: 'SHUTTING_DOWN', message: 'the server is shutting down' };
-    const url = parseTarget(req.url);
-    if (!url) return { status: 400, code: 'BAD_REQUEST', message: 'the request target is not a valid path' };
-    if (url.pathname !== '/') return { status: 404, code: 'NOT_FOUND', message: 'the WebSocket endpoint is /' };
-    if (this.tokenDigest && !this.authorized(req, url)) {
+    const path = requestPath(req.url);
+    if (path === undefined) return { status: 400, code: 'BAD_REQUEST', message: 'the request target is not a valid path' };
+    if (path !== '/') return { status: 404, code: 'NOT_FOUND', message: 'the WebSocket endpoint is /' };
+    if (this.tokenDigest && !this.authorized(req)) {
       return { status: 401, code: 'UNAUTHORIZED', message: 'a valid token is required (Authorization: Bearer TOKEN or ?token=TOKEN)' };
     }
     const origin = req.headers.origin;
@@ -153,10 +149,11 @@ export class LegacyServer {
     return undefined;
   }
 
-  private authorized(req: IncomingMessage, url: URL): boolean {
+  private authorized(req: IncomingMessage): boolean {
     const header = req.headers.authorization;
     const bearer = header?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
-    const candidates = [bearer, url.searchParams.get('token') ?? undefined].filter((v): v is string => !!v);
+    const query = new URLSearchParams(req.url?.split('?')[1] ?? '');
+    const candidates = [bearer, query.get('token') ?? undefined].filter((v): v is string => !!v);
     return candidates.some((candidate) => timingSafeEqual(digest(candidate), this.tokenDigest as Buffer));
   }
 
@@ -194,14 +191,6 @@ export class LegacyServer {
   }
 }
 
-function parseTarget(target: string | undefined): URL | undefined {
-  try {
-    return new URL(target ?? '', 'ws://localhost');
-  } catch {
-    return undefined;
-  }
-}
-
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
 }
@@ -212,28 +201,9 @@ function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
   return Buffer.from(data);
 }
 
-/** A request Node's parser rejected (bad request line, target, header or size): 4xx, then close. */
-function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-  // like Node's own default, answered only when nothing was written on this socket yet
-  if (socket.writable && (socket as Duplex & { bytesWritten?: number }).bytesWritten === 0) {
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-    socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-  }
-  socket.destroy();
-}
-
 function refuse(socket: Duplex, status: number, code: RefusalCode, message: string): void {
-  const body = JSON.stringify({ error: message, code });
-  if (socket.destroyed) return;
-  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\n` +
-      'Content-Type: application/json\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-      (status === 503 ? 'Retry-After: 1\r\n' : '') +
-      (status === 401 ? 'WWW-Authenticate: Bearer\r\n' : '') +
-      `X-Refusal-Code: ${code}\r\n` +
-      'Connection: close\r\n\r\n' +
-      body,
-  );
+  const headers: Record<string, string> = {};
+  if (status === 503) headers['Retry-After'] = '1';
+  if (status === 401) headers['WWW-Authenticate'] = 'Bearer';
+  rejectSocket(socket, status, message, headers, code);
 }

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { PeerMissingError, peerCacheDir } from '../testing/cache.js';
+import { PeerMissingError } from '../testing/cache.js';
 import { httpOk, PeerProcess, waitUntilReady } from '../testing/child-process.js';
 import { freeTcpPort } from '../testing/ports.js';
+import { testVoicesDir } from '../testing/voices.js';
 import { PROJECT_ROOT } from '../config/load.js';
 import { Registry } from 'prom-client';
 import { VARIABLES, type Config } from '../config/schema.js';
@@ -118,12 +119,6 @@ export async function realEngine(): Promise<SpeechSynthesizer & { close(): Promi
 }
 
 export const TEST_VOICE = 'en_US-joe-medium';
-
-/** VO_TEST_VOICES_DIR, default `$VO_CACHE/voices` (`~/.cache/voice-orchestrator/voices`). */
-export function testVoicesDir(): string {
-  const fromEnv = process.env['VO_TEST_VOICES_DIR'];
-  return fromEnv && fromEnv.length > 0 ? fromEnv : join(peerCacheDir(), 'voices');
-}
 
 export interface ServerProcess {
   url: string;

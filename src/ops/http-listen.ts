@@ -63,21 +63,35 @@ export function listen(
 
 const REASONS: Record<number, string> = {
   400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
   405: 'Method Not Allowed',
   408: 'Request Timeout',
+  413: 'Payload Too Large',
+  426: 'Upgrade Required',
+  429: 'Too Many Requests',
   431: 'Request Header Fields Too Large',
+  503: 'Service Unavailable',
 };
 
-/** Writes a minimal HTTP error response on a raw socket and closes it (destroyed after a short grace). */
-export function rejectSocket(socket: Duplex, status: keyof typeof REASONS & number, message: string): void {
+/**
+ * Writes a minimal HTTP error response on a raw socket and closes it (destroyed after a short
+ * grace). The JSON body is `{"error": message}`, plus `code` when given (also sent as X-Refusal-Code).
+ */
+export function rejectSocket(socket: Duplex, status: number, message: string, headers: Record<string, string | number> = {}, code?: string): void {
   if (!socket.writable || socket.writableEnded) {
     socket.destroy();
     return;
   }
-  const body = `${JSON.stringify({ error: message })}\n`;
+  const body = `${JSON.stringify(code ? { error: message, code } : { error: message })}\n`;
+  if (code) headers = { ...headers, 'X-Refusal-Code': code };
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   socket.end(
-    `HTTP/1.1 ${status} ${REASONS[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`,
   );
   // end() lets the client read the answer; whatever it still sends must not keep the socket.
   setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
@@ -91,11 +105,12 @@ function clientErrorStatus(code: string | undefined): { status: 400 | 408 | 431;
 }
 
 /**
- * Hardens a plain-HTTP server: parser errors (bad request line, target, header bytes, unknown
- * methods, oversized headers, timeouts) get a 4xx and the socket is closed; upgrade and CONNECT
- * requests get a 4xx too, since these ports speak plain HTTP only; slow clients time out.
+ * Hardens an HTTP server: parser errors (bad request line, target, header bytes, unknown
+ * methods, oversized headers, timeouts) get a 4xx and the socket is closed; CONNECT gets a 405;
+ * upgrade requests get a 400 unless `allowUpgrades` (a WebSocket server then handles 'upgrade'
+ * itself and must answer bad ones); slow clients time out.
  */
-export function hardenHttpServer(server: Server, options: { logger: Logger; name: string }): void {
+export function hardenHttpServer(server: Server, options: { logger: Logger; name: string; allowUpgrades?: boolean }): void {
   const { logger, name } = options;
   server.requestTimeout = HTTP_TIMEOUTS.requestTimeout;
   server.headersTimeout = HTTP_TIMEOUTS.headersTimeout;
@@ -114,10 +129,12 @@ export function hardenHttpServer(server: Server, options: { logger: Logger; name
     logger.debug({ server: name, code: err.code, status }, 'refused a malformed HTTP request');
     rejectSocket(socket, status, message);
   });
-  server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
-    socket.on('error', () => socket.destroy());
-    rejectSocket(socket, 400, 'this port does not upgrade connections');
-  });
+  if (!options.allowUpgrades) {
+    server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
+      socket.on('error', () => socket.destroy());
+      rejectSocket(socket, 400, 'this port does not upgrade connections');
+    });
+  }
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
     socket.on('error', () => socket.destroy());
     rejectSocket(socket, 405, 'CONNECT is not supported');

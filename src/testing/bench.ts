@@ -41,11 +41,18 @@ export async function startTestBench(options: TestBenchOptions = {}): Promise<Te
     await stop();
     throw new AggregateError(failures, `test bench did not start: ${failures.map((e) => e.message.split('\n')[0]).join('; ')}`);
   }
+  const peers = { livekit: lk, stt, llm };
+  return { ...peers, env: peerEnv(peers), stop };
+}
+
+/** The service's environment variables pointing at these peers (those given). */
+export function peerEnv(peers: { livekit?: LiveKitTestServer; stt?: SttTestServer; llm?: LlmTestServer }): Record<string, string> {
+  const { livekit: lk, stt, llm } = peers;
   const env: Record<string, string> = {};
   if (lk) Object.assign(env, { LIVEKIT_URL: lk.url, LIVEKIT_API_KEY: lk.apiKey, LIVEKIT_API_SECRET: lk.apiSecret });
   if (stt) Object.assign(env, { STT_BASE_URL: stt.baseURL, STT_MODEL: stt.modelName, STT_LANGUAGE: 'en' });
   if (llm) Object.assign(env, { LLM_BASE_URL: llm.baseURL, LLM_MODEL: llm.model });
   // The OpenAI client insists on a key; the local peers accept any.
   if (stt || llm) env['OPENAI_API_KEY'] = 'local-test-peer';
-  return { livekit: lk, stt, llm, env, stop };
+  return env;
 }

@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { decodeWav, rms } from '../audio/index.js';
 import { pcmFrames, speak, speechToWav } from './speech.js';
-import { decodeWav } from './wav.js';
-
-function rms(pcm: Int16Array): number {
-  let sum = 0;
-  for (const s of pcm) sum += s * s;
-  return Math.sqrt(sum / Math.max(1, pcm.length));
-}
 
 describe('speak (flite)', () => {
   it('makes 16 kHz mono speech of plausible length and loudness', async () => {

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { decodeWav, encodeWav } from './wav.js';
+import { decodeWav, encodeWav, Framer } from '../audio/index.js';
 
 const run = promisify(execFile);
 
@@ -72,11 +72,10 @@ export function speechToWav(speech: Speech): Uint8Array {
 }
 
 /** Splits mono PCM into frames of `frameMs` (the last one zero-padded), e.g. for AudioSource.captureFrame. */
-export function* pcmFrames(pcm: Int16Array, sampleRate: number, frameMs = 10): Generator<Int16Array> {
-  const size = Math.round((sampleRate * frameMs) / 1000);
-  for (let at = 0; at < pcm.length; at += size) {
-    const frame = new Int16Array(size);
-    frame.set(pcm.subarray(at, Math.min(pcm.length, at + size)));
-    yield frame;
-  }
+export function pcmFrames(pcm: Int16Array, sampleRate: number, frameMs = 10): Int16Array[] {
+  const framer = new Framer(sampleRate, frameMs, { round: true });
+  const frames = framer.push(pcm);
+  const last = framer.flush(true);
+  if (last) frames.push(last);
+  return frames;
 }

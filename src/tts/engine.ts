@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { Config } from '../config/schema.js';
+import { type Config, VARIABLES } from '../config/schema.js';
 import { splitPhonemeSymbols, splitTextByWeights } from './chunking.js';
 import { normalizeText } from './normalize.js';
 import { phonemesToIds, splitPhonemes } from './phoneme-ids.js';
@@ -15,9 +15,8 @@ export type EngineConfig = Pick<
 > &
   Partial<Pick<Config, 'TTS_MAX_PHONEMES_PER_CHUNK' | 'TTS_MAX_LENGTH_SCALE'>>;
 
-/** Defaults of TTS_MAX_PHONEMES_PER_CHUNK and TTS_MAX_LENGTH_SCALE (kept equal to the schema's). */
-export const DEFAULT_MAX_PHONEMES_PER_CHUNK = 400;
-export const DEFAULT_MAX_LENGTH_SCALE = 4;
+const DEFAULT_MAX_PHONEMES_PER_CHUNK = Number(VARIABLES.TTS_MAX_PHONEMES_PER_CHUNK.default);
+const DEFAULT_MAX_LENGTH_SCALE = Number(VARIABLES.TTS_MAX_LENGTH_SCALE.default);
 
 export interface SynthesisStats {
   voice: string;

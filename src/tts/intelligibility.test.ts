@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { concatInt16, Resampler } from '../audio/index.js';
 import { PiperEngine } from './engine.js';
-import { transcribe, wordErrors, words } from './testing/recognizer.js';
-import { REAL_VOICE, realVoicesDir } from './testing/real-voice.js';
+import { transcribe } from './testing/recognizer.js';
+import { normalizeWords as words, wordErrors } from '../testing/word-accuracy.js';
+import { TEST_VOICE as REAL_VOICE, requireTestVoice as realVoicesDir } from '../testing/voices.js';
 
 const SENTENCES = [
   'The weather is nice today.',
