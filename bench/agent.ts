@@ -20,9 +20,9 @@ import { dispose } from '@livekit/rtc-node';
 import { createLogger } from '../src/ops/logger.js';
 import { createMetricsRegistry } from '../src/ops/metrics.js';
 import type { JobEvent, TurnStage } from '../src/agent/control-channel.js';
-import { benchConfig, benchEnv, speech48k, startBench } from '../src/agent/e2e-bench.js';
+import { benchConfig, benchEnv, speech48k, startBench } from '../test/support/agent-bench.js';
 import { createAgentComponent } from '../src/agent/index.js';
-import { TestParticipant } from '../src/agent/test-participant.js';
+import { TestParticipant } from '../test/support/test-participant.js';
 
 const QUESTIONS = [
   'What is the capital city of France?',

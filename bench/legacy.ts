@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { LegacyClient } from '../src/legacy/client.js';
 import { percentile } from '../src/legacy/metrics.js';
-import { startServerProcess } from '../src/legacy/test-support.js';
+import { startServerProcess } from '../test/support/legacy.js';
 
 const TEXTS = [
   'Good morning. The weather today is mild with a light breeze from the west.',

@@ -13,8 +13,8 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { peerCacheDir } from '../src/testing/cache.js';
-import { requireTestVoice, TEST_VOICE } from '../src/testing/voices.js';
+import { peerCacheDir } from '../test/support/cache.js';
+import { requireTestVoice, TEST_VOICE } from '../test/support/voices.js';
 import { PiperEngine } from '../src/tts/index.js';
 
 const SENTENCES = [

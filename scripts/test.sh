@@ -5,12 +5,13 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "==> typecheck and lint"
 npm run --silent lint
+npx tsx scripts/check-imports.ts
 echo "==> build web client"
 npm run --silent build:web
 echo "==> tests"
 mkdir -p test-artifacts
 # Files run one at a time: the end-to-end suites start real servers and share 2 cores.
-mapfile -t files < <(find src docker -name '*.test.ts' | sort)
+mapfile -t files < <(find test -name '*.test.ts' | sort)
 [[ ${#files[@]} -gt 0 ]] || { echo "no test files found" >&2; exit 1; }
 status=0
 node --import tsx --test --test-concurrency=1 \

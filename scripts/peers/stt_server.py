@@ -1,7 +1,7 @@
 """Test peer: a minimal OpenAI-compatible speech-to-text server (POST /v1/audio/transcriptions).
 
 Runs real Whisper (CTranslate2 format) through faster-whisper, offline, on 127.0.0.1. Only the
-standard library besides faster-whisper. Started and stopped by src/testing/stt-server.ts.
+standard library besides faster-whisper. Started and stopped by test/support/stt-server.ts.
 
 Endpoints:
   POST /v1/audio/transcriptions  multipart/form-data: file (any format PyAV decodes), model,

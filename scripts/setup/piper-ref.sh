@@ -2,7 +2,7 @@
 # Set-up part (tests and benchmarks only): the reference Python Piper in $VO_CACHE/venv-ref.
 # piper-tts 1.8.0 is the speed baseline of `npm run bench:tts`; piper-phonemize 1.1.0 made the golden
 # phoneme ids (scripts/fixtures/golden-ids.sh) and ships Piper's own espeak-ng build, which
-# src/tts/golden-piper-lib.test.ts loads. Idempotent.
+# test/tts/golden-piper-lib.test.ts loads. Idempotent.
 set -euo pipefail
 
 WANT="piper-tts==1.8.0 piper-phonemize==1.1.0"
