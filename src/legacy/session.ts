@@ -1,7 +1,7 @@
 import type { Logger } from '../ops/logger.js';
 import type { SpeechSynthesizer } from '../tts/types.js';
 import { FrameSender, type SessionSocket } from './frame-sender.js';
-import { UtteranceFramer } from './frames.js';
+import { MessageGate, type MessageGateLimits } from './message-gate.js';
 import type { LegacyMetrics } from './metrics.js';
 import {
   type ConfigureMessage,
@@ -10,28 +10,21 @@ import {
   type ErrorCode,
   errorMessage,
   FRAME_MS,
-  isControlSized,
-  parseClientMessage,
   SAMPLE_RATE,
   sessionEnd,
   sessionStart,
   type TextMessage,
 } from './protocol.js';
-import { TokenBucket } from './rate-limit.js';
 import type { SynthesisScheduler } from './scheduler.js';
+import { SessionClock } from './session-clock.js';
+import { speak } from './speaker.js';
+import { round, Utterance } from './utterance.js';
 
 export type { SessionSocket } from './frame-sender.js';
 
-export interface SessionLimits {
-  /** Messages up to this size are read and refused with MESSAGE_TOO_LARGE; larger ones close the socket. */
-  maxMessageBytes: number;
+export interface SessionLimits extends MessageGateLimits {
   maxTextChars: number;
   maxQueuedTexts: number;
-  rateLimitPerSec: number;
-  rateLimitBurst: number;
-  /** PAUSE, RESUME, STOP and ping draw from their own budget, so a text flood never blocks them. */
-  controlRateLimitPerSec: number;
-  controlRateLimitBurst: number;
   idleTimeoutMs: number;
   maxSessionMs: number;
   sendHighWaterBytes: number;
@@ -52,26 +45,8 @@ export interface SessionDeps {
   onClosed(session: Session): void;
 }
 
-interface Utterance {
-  id: string;
-  text: string;
-  voice?: string;
-  speed?: number;
-  receivedAt: number;
-  ended: boolean;
-  abort: AbortController;
-  frames: number;
-  firstSequence?: number;
-  firstAudioAt?: number;
-  firstAudioMs?: number;
-  firstSentenceSynthesisMs?: number;
-  synthesisMs: number;
-}
-
 const OPEN = 1;
 const CLOSE_GRACE_MS = 1000;
-/** How long past its playback deadline a later chunk may wait behind new texts' first chunks. */
-const LATER_CHUNK_GRACE_MS = 5000;
 
 /**
  * One WebSocket connection: the protocol and its lifecycle. Texts queue and are spoken one at a
@@ -90,12 +65,9 @@ export class Session {
   private closed = false;
   private utteranceCounter = 0;
   private completedUtterances = 0;
-  private lastActivityAt = performance.now();
   private lastFirstAudioMs: number | undefined;
-  private readonly rate: TokenBucket;
-  private readonly controlRate: TokenBucket;
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly gate: MessageGate;
+  private readonly clock: SessionClock;
   private utteranceEvents = false;
   private defaults: { voice?: string; speed?: number } = {};
 
@@ -103,8 +75,7 @@ export class Session {
     this.id = deps.id;
     this.log = deps.logger.child({ session: deps.id });
     const { limits } = deps;
-    this.rate = new TokenBucket(limits.rateLimitPerSec, limits.rateLimitBurst);
-    this.controlRate = new TokenBucket(limits.controlRateLimitPerSec, limits.controlRateLimitBurst);
+    this.gate = new MessageGate(limits);
     this.sender = new FrameSender({
       socket: deps.socket,
       pacing: limits.pacing,
@@ -114,17 +85,23 @@ export class Session {
       onSlowConsumer: (buffered) => this.slowConsumer(buffered),
       onFrame: () => {
         this.deps.metrics.frameSent();
-        this.lastActivityAt = performance.now();
+        this.clock.touch();
       },
+    });
+    this.clock = new SessionClock({
+      idleTimeoutMs: limits.idleTimeoutMs,
+      maxSessionMs: limits.maxSessionMs,
+      // a paused session counts as idle: nothing flows until the client speaks again
+      isIdle: () => this.isIdle || this.sender.isPaused,
+      onIdle: () => this.end('idle_timeout', 'IDLE_TIMEOUT', `no message for ${limits.idleTimeoutMs} ms`),
+      onMaxDuration: () => this.end('session_timeout', 'SESSION_TIMEOUT', `session exceeded the maximum duration of ${limits.maxSessionMs} ms`),
     });
   }
 
   start(): void {
     this.deps.metrics.sessionOpened();
     this.send(sessionStart(this.id));
-    this.scheduleIdleCheck(this.deps.limits.idleTimeoutMs);
-    const { maxSessionMs } = this.deps.limits;
-    this.addTimer(() => this.end('session_timeout', 'SESSION_TIMEOUT', `session exceeded the maximum duration of ${maxSessionMs} ms`), maxSessionMs);
+    this.clock.start();
     this.log.debug('session started');
   }
 
@@ -132,30 +109,13 @@ export class Session {
   handleMessage(data: Buffer, isBinary: boolean): void {
     if (this.ended) return;
     try {
-      this.lastActivityAt = performance.now();
-      const { limits } = this.deps;
-      // controls and pings are tiny: only those are parsed before the rate limit decides
-      const early = !isBinary && isControlSized(data.length) ? parseClientMessage(data.toString('utf8')) : undefined;
-      const isControl = early?.ok === true && (early.message.type === 'control' || early.message.type === 'ping');
-      if (!(isControl ? this.controlRate : this.rate).tryTake()) {
-        const [rate, burst] = isControl ? [limits.controlRateLimitPerSec, limits.controlRateLimitBurst] : [limits.rateLimitPerSec, limits.rateLimitBurst];
-        this.sendError('RATE_LIMITED', `more than ${rate} ${isControl ? 'control ' : ''}messages per second (burst ${burst}); message dropped`);
+      this.clock.touch();
+      const admitted = this.gate.admit(data, isBinary);
+      if (!admitted.ok) {
+        this.sendError(admitted.code, admitted.reason);
         return;
       }
-      if (data.length > limits.maxMessageBytes) {
-        this.sendError('MESSAGE_TOO_LARGE', `message of ${data.length} bytes exceeds the limit of ${limits.maxMessageBytes} bytes`);
-        return;
-      }
-      if (isBinary) {
-        this.sendError('INVALID_MESSAGE', 'binary frames are not accepted from clients; send JSON text frames');
-        return;
-      }
-      const parsed = early ?? parseClientMessage(data.toString('utf8'));
-      if (!parsed.ok) {
-        this.sendError('INVALID_MESSAGE', parsed.reason);
-        return;
-      }
-      const message = parsed.message;
+      const message = admitted.message;
       switch (message.type) {
         case 'text':
           this.acceptText(message);
@@ -188,9 +148,7 @@ export class Session {
       this.cancelAll('client_disconnect', false);
       this.log.debug('client disconnected');
     }
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
-    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.clock.stop();
     this.sender.stop();
     this.deps.metrics.sessionClosed();
     this.deps.onClosed(this);
@@ -249,17 +207,8 @@ export class Session {
     }
     this.partialText = '';
     this.utteranceCounter++;
-    this.queue.push({
-      id: message.utterance_id ?? `${this.id.slice(0, 8)}-${this.utteranceCounter}`,
-      text,
-      voice: message.voice ?? this.defaults.voice,
-      speed: message.speed ?? this.defaults.speed,
-      receivedAt: performance.now(),
-      ended: false,
-      abort: new AbortController(),
-      frames: 0,
-      synthesisMs: 0,
-    });
+    const id = message.utterance_id ?? `${this.id.slice(0, 8)}-${this.utteranceCounter}`;
+    this.queue.push(new Utterance(id, text, message.voice ?? this.defaults.voice, message.speed ?? this.defaults.speed));
     if (!this.current) this.startNext();
   }
 
@@ -327,7 +276,7 @@ export class Session {
     const next = this.queue.shift();
     this.current = next;
     if (!next) {
-      this.scheduleIdleCheck(this.deps.limits.idleTimeoutMs);
+      this.clock.idleFrom();
       return;
     }
     void this.speak(next).finally(() => {
@@ -339,63 +288,22 @@ export class Session {
   }
 
   private async speak(utterance: Utterance): Promise<void> {
-    const { signal } = utterance.abort;
     if (this.utteranceEvents) {
       this.send({ type: 'utterance_start', utterance_id: utterance.id, text_chars: utterance.text.length, voice: utterance.voice ?? null, speed: utterance.speed ?? null, next_sequence: this.sender.sequence + 1 });
     }
-    let sampleRate: number;
-    try {
-      sampleRate = await this.deps.tts.sampleRate(utterance.voice);
-    } catch (err) {
-      if (utterance.voice) this.failUtterance(utterance, 'VOICE_UNAVAILABLE', `voice ${JSON.stringify(utterance.voice)} is not available`, err);
-      else this.failUtterance(utterance, 'WORKER_UNAVAILABLE', 'the speech engine is not available', err);
-      return;
-    }
-    const framer = new UtteranceFramer(sampleRate);
-    const onSent = (sequence: number) => this.frameSent(utterance, sequence);
-    try {
-      const chunks = this.deps.tts.synthesize(utterance.text, {
-        ...(utterance.voice ? { voice: utterance.voice } : {}),
-        ...(utterance.speed ? { lengthScale: 1 / utterance.speed } : {}),
-        signal,
-        // every inference takes a turn on the shared scheduler: a text's first chunk is due now,
-        // a later one when the audio already made for its text has played
-        acquireSlot: ({ chunkIndex, audioMsSoFar }) =>
-          this.deps.scheduler.acquire(chunkIndex === 0 ? 0 : this.playbackLeftMs(utterance, audioMsSoFar), signal),
-      });
-      for await (const chunk of chunks) {
-        if (signal.aborted) return;
-        utterance.firstSentenceSynthesisMs ??= chunk.synthesisMs;
-        utterance.synthesisMs += chunk.synthesisMs;
-        this.deps.metrics.sentenceSynthesized(chunk.synthesisMs, (chunk.pcm.length / chunk.sampleRate) * 1000);
-        // resample and send in short slices: the first frame leaves without waiting for the whole chunk
-        const slice = Math.max(1, Math.round(chunk.sampleRate / 10));
-        for (let offset = 0; offset < chunk.pcm.length; offset += slice) {
-          if (!(await this.sender.sendFrames(framer.push(chunk.pcm.subarray(offset, offset + slice)), signal, onSent))) return;
-        }
-      }
-      if (!(await this.sender.sendFrames(framer.flush(), signal, onSent))) return;
-      this.finishUtterance(utterance, 'completed');
-    } catch (err) {
-      if (signal.aborted || this.ended) return;
-      this.failUtterance(utterance, 'SYNTHESIS_FAILED', 'speech synthesis failed for this text', err);
-    }
-  }
-
-  /** A later chunk's slack: the audio already made for its text still to play, plus a grace, ms. */
-  private playbackLeftMs(utterance: Utterance, audioMsSoFar: number): number {
-    const started = utterance.firstAudioAt ?? performance.now();
-    return Math.max(0, started + audioMsSoFar - performance.now()) + LATER_CHUNK_GRACE_MS;
-  }
-
-  private frameSent(utterance: Utterance, sequence: number): void {
-    utterance.frames++;
-    if (utterance.firstAudioMs !== undefined) return;
-    utterance.firstSequence = sequence;
-    utterance.firstAudioAt = performance.now();
-    utterance.firstAudioMs = round(utterance.firstAudioAt - utterance.receivedAt);
-    this.lastFirstAudioMs = utterance.firstAudioMs;
-    this.deps.metrics.firstAudio(utterance.firstAudioMs);
+    const outcome = await speak(utterance, {
+      tts: this.deps.tts,
+      scheduler: this.deps.scheduler,
+      metrics: this.deps.metrics,
+      sender: this.sender,
+      onFrame: (u, sequence) => {
+        if (!u.frameSent(sequence) || u.firstAudioMs === undefined) return;
+        this.lastFirstAudioMs = u.firstAudioMs;
+        this.deps.metrics.firstAudio(u.firstAudioMs);
+      },
+    });
+    if (outcome.kind === 'completed') this.finishUtterance(utterance, 'completed');
+    else if (outcome.kind === 'failed' && !this.ended && !utterance.ended) this.failUtterance(utterance, outcome.code, outcome.message, outcome.err);
   }
 
   private failUtterance(utterance: Utterance, code: ErrorCode, message: string, err: unknown): void {
@@ -406,29 +314,12 @@ export class Session {
 
   /** Every accepted text ends exactly once: utterance_end (if asked for) then session_end with the reason. */
   private finishUtterance(utterance: Utterance, reason: EndReason, notify = true): void {
-    if (utterance.ended) return;
-    utterance.ended = true;
-    utterance.abort.abort(reason);
+    if (!utterance.end(reason)) return;
     this.deps.metrics.utteranceEnded(reason);
     if (reason === 'completed') this.completedUtterances++;
     if (!notify) return;
-    if (this.utteranceEvents) this.send(this.utteranceEnd(utterance, reason));
+    if (this.utteranceEvents) this.send(utterance.endMessage(reason));
     this.send(sessionEnd(this.id, reason, this.utteranceEvents ? { utterance_id: utterance.id } : undefined));
-  }
-
-  private utteranceEnd(utterance: Utterance, reason: EndReason): Record<string, unknown> {
-    return {
-      type: 'utterance_end',
-      utterance_id: utterance.id,
-      reason,
-      frames: utterance.frames,
-      first_sequence: utterance.firstSequence ?? null,
-      last_sequence: utterance.frames > 0 ? (utterance.firstSequence ?? 0) + utterance.frames - 1 : null,
-      first_audio_ms: utterance.firstAudioMs ?? null,
-      first_sentence_synthesis_ms: utterance.firstSentenceSynthesisMs !== undefined ? round(utterance.firstSentenceSynthesisMs) : null,
-      synthesis_ms: round(utterance.synthesisMs),
-      audio_ms: utterance.frames * FRAME_MS,
-    };
   }
 
   /** Ends the current and every queued text with `reason`; returns how many were ended. */
@@ -446,7 +337,7 @@ export class Session {
     // queued texts end without their own session_end: one session_end tells the client the session is over
     for (const queued of this.queue.splice(0)) this.finishUtterance(queued, reason, false);
     if (current) this.finishUtterance(current, reason, false);
-    if (current && this.utteranceEvents) this.send(this.utteranceEnd(current, reason));
+    if (current && this.utteranceEvents) this.send(current.endMessage(reason));
     if (code) this.sendError(code, message ?? reason);
     this.send(sessionEnd(this.id, reason));
     this.ended = true;
@@ -489,33 +380,4 @@ export class Session {
     this.deps.metrics.error(code);
     this.send(errorMessage(code, message, extra));
   }
-
-  // --- timers
-
-  private scheduleIdleCheck(delayMs: number): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    if (this.ended) return;
-    this.idleTimer = setTimeout(() => {
-      this.idleTimer = undefined;
-      if (this.ended) return;
-      const idleFor = performance.now() - this.lastActivityAt;
-      const { idleTimeoutMs } = this.deps.limits;
-      // a paused session counts as idle: nothing flows until the client speaks again
-      if (!this.isIdle && !this.sender.isPaused) return this.scheduleIdleCheck(idleTimeoutMs);
-      if (idleFor >= idleTimeoutMs - 5) this.end('idle_timeout', 'IDLE_TIMEOUT', `no message for ${idleTimeoutMs} ms`);
-      else this.scheduleIdleCheck(idleTimeoutMs - idleFor);
-    }, Math.max(10, delayMs));
-  }
-
-  private addTimer(fn: () => void, ms: number): void {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      fn();
-    }, ms);
-    this.timers.add(timer);
-  }
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 10) / 10;
 }
