@@ -12,7 +12,7 @@ mkdir -p "$VO_CACHE"
 profile=all
 [[ "${1:-}" == "--runtime" ]] && profile=runtime
 
-runtime_parts=(apt npm livekit voices)
+runtime_parts=(apt npm just livekit voices)
 test_parts=(piper-ref stt llm)
 parts=("${runtime_parts[@]}")
 [[ "$profile" == all ]] && parts+=("${test_parts[@]}")

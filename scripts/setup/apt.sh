@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Debian packages: espeak-ng (phonemes for Piper), sox; for tests: pocketsphinx (recognizer),
+# Debian packages: espeak-ng (phonemes for Piper), sox, python3-venv (set-up tools); for tests: pocketsphinx (recognizer),
 # flite (speech input), chromium (browser tests).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 profile="${1:-all}"
 
-packages=(libespeak-ng1 espeak-ng-data sox)
-[[ "$profile" == all ]] && packages+=(pocketsphinx pocketsphinx-en-us flite chromium python3-venv unzip docker-compose)
+packages=(libespeak-ng1 espeak-ng-data sox python3-venv)
+[[ "$profile" == all ]] && packages+=(pocketsphinx pocketsphinx-en-us flite chromium unzip docker-compose)
 
 missing=()
 for p in "${packages[@]}"; do have_deb "$p" || missing+=("$p"); done

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# npm dependencies, installed from the lockfile (npm install: npm 11 ci rejects lockfiles without
-# every platform's optional binaries). onnxruntime-node's postinstall would fetch CUDA
-# libraries from the internet; the CPU runtime ships inside the package, so it is skipped.
+# npm dependencies, exactly as the lockfile pins them (npm ci). onnxruntime-node's postinstall
+# would fetch CUDA libraries from the internet; the CPU runtime ships inside the package, so it is
+# skipped.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export ONNXRUNTIME_NODE_INSTALL=skip
@@ -10,5 +10,5 @@ if [[ -f "$stamp" ]] && cmp -s package-lock.json "$stamp"; then
   echo "    node_modules up to date"
   exit 0
 fi
-npm install --no-audit --no-fund --loglevel=error || { echo "setup: npm install failed: check access to the npm registry" >&2; exit 1; }
+npm ci --no-audit --no-fund --loglevel=error || { echo "setup: npm ci failed: check access to the npm registry" >&2; exit 1; }
 cp package-lock.json "$stamp"
