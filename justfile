@@ -5,8 +5,9 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 default:
     @just --list
 
-# Run the service in a mode (agent | legacy | hybrid) with pretty logs; starts a local LiveKit server when needed
-dev voice="" mode="agent":
+# Run the service in a mode (agent | legacy | hybrid) with pretty logs; starts a local LiveKit server when needed.
+# Same arguments, same order as `npm run dev -- [mode] [voice]`.
+dev mode="agent" voice="":
     bash scripts/dev.sh "{{mode}}" "{{voice}}"
 
 # Agent mode: LiveKit worker + web page on :3000

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Development launcher behind `just dev*`: validates the mode, makes sure set-up has run, starts a
-# local LiveKit server when LIVEKIT_URL points at this machine and nothing answers, then runs the service.
+# Development launcher behind `npm run dev -- [mode] [voice]` and `just dev [mode] [voice]` (same order;
+# `just dev-agent [voice]` etc. fix the mode): validates the mode, runs the runtime set-up (idempotent:
+# packages, the web page, voices), starts a local LiveKit server when LIVEKIT_URL points at this machine
+# and nothing answers, then runs the service.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-agent}"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# One idempotent set-up for a fresh Debian machine: system packages, npm dependencies, the LiveKit
-# server, voices and the test peers. Downloads are cached in $VO_CACHE (outside the clone).
+# One idempotent set-up for a fresh Debian machine: system packages, npm dependencies, the web page,
+# the LiveKit server, voices and the test peers. Downloads are cached in $VO_CACHE (outside the clone).
 #   scripts/setup.sh            everything the service and the tests need
 #   scripts/setup.sh --runtime  only what running the service needs (no test peers)
 set -euo pipefail
@@ -12,20 +12,27 @@ mkdir -p "$VO_CACHE"
 profile=all
 [[ "${1:-}" == "--runtime" ]] && profile=runtime
 
-runtime_parts=(apt npm just livekit voices)
+# web: the page (dist/web) is built here and in the Docker build, never by the running service
+# (its bundler, esbuild, is a dev dependency). Rebuilt only when missing or older than its sources.
+runtime_parts=(apt npm web just livekit voices)
 test_parts=(piper-ref stt llm)
 parts=("${runtime_parts[@]}")
 [[ "$profile" == all ]] && parts+=("${test_parts[@]}")
 
 for part in "${parts[@]}"; do
   script="scripts/setup/$part.sh"
+  [[ "$part" == web ]] && script=scripts/build-web.ts
   if [[ ! -f "$script" ]]; then
     echo "setup: part '$part' is missing ($script)" >&2
     exit 1
   fi
   start=$SECONDS
   echo "==> setup: $part"
-  bash "$script" "$profile"
+  if [[ "$part" == web ]]; then
+    npx tsx scripts/build-web.ts --if-stale
+  else
+    bash "$script" "$profile"
+  fi
   echo "    done: $part ($((SECONDS - start)) s)"
 done
 

@@ -6,8 +6,6 @@ bash scripts/setup.sh
 echo "==> typecheck and lint"
 npm run --silent lint
 npx tsx scripts/check-imports.ts
-echo "==> build web client"
-npm run --silent build:web
 echo "==> tests"
 mkdir -p test-artifacts
 # Files run one at a time: the end-to-end suites start real servers and share 2 cores.

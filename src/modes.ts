@@ -9,21 +9,29 @@ export interface ComposeContext {
   metrics: Registry;
 }
 
-/** What each mode runs, in start order. Parts are imported lazily so one mode never loads another's code. */
+/**
+ * What each mode runs, in start order. Parts are imported lazily so one mode never loads another's
+ * code, and each mode creates only what it uses:
+ * - legacy: the Piper engine (tts) and the WebSocket server that speaks with it;
+ * - agent: the LiveKit worker (its job processes load their own engine) and, unless
+ *   WEB_ENABLED=false, the web page and token endpoint; no engine in this process;
+ * - hybrid: both.
+ */
 export async function composeComponents(mode: Mode, ctx: ComposeContext): Promise<Component[]> {
-  const { createTtsComponent } = await importPart('tts', () => import('./tts/index.js'));
-  const tts = createTtsComponent({ ...ctx, logger: ctx.logger.child({ component: 'tts' }) });
-  const components: Component[] = [tts.component];
-
+  const components: Component[] = [];
   if (mode === 'legacy' || mode === 'hybrid') {
+    const { createTtsComponent } = await importPart('tts', () => import('./tts/index.js'));
+    const tts = createTtsComponent({ ...ctx, logger: ctx.logger.child({ component: 'tts' }) });
     const { createLegacyComponent } = await importPart('legacy', () => import('./legacy/index.js'));
-    components.push(createLegacyComponent({ ...ctx, logger: ctx.logger.child({ component: 'legacy' }), tts: tts.engine }));
+    components.push(tts.component, createLegacyComponent({ ...ctx, logger: ctx.logger.child({ component: 'legacy' }), tts: tts.engine }));
   }
   if (mode === 'agent' || mode === 'hybrid') {
     const { createAgentComponent } = await importPart('agent', () => import('./agent/index.js'));
-    components.push(createAgentComponent({ ...ctx, logger: ctx.logger.child({ component: 'agent' }), tts: tts.engine }));
-    const { createWebComponent } = await importPart('web', () => import('./web/index.js'));
-    components.push(createWebComponent({ ...ctx, logger: ctx.logger.child({ component: 'web' }) }));
+    components.push(createAgentComponent({ ...ctx, logger: ctx.logger.child({ component: 'agent' }) }));
+    if (ctx.config.WEB_ENABLED) {
+      const { createWebComponent } = await importPart('web', () => import('./web/index.js'));
+      components.push(createWebComponent({ ...ctx, logger: ctx.logger.child({ component: 'web' }) }));
+    }
   }
   return components;
 }

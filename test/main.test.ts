@@ -2,9 +2,15 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { PROJECT_ROOT } from '../src/config/load.js';
+import { loadConfig, PROJECT_ROOT } from '../src/config/load.js';
+import type { Mode } from '../src/config/schema.js';
+import { composeComponents } from '../src/modes.js';
+import { createLogger } from '../src/ops/logger.js';
+import { createMetricsRegistry } from '../src/ops/metrics.js';
 import { peerCacheDir } from './support/cache.js';
 import { httpOk, PeerProcess, waitUntilReady } from './support/child-process.js';
 import { freeTcpPort } from './support/ports.js';
@@ -57,7 +63,19 @@ const logLines = (proc: PeerProcess) =>
     .output()
     .split('\n')
     .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as { msg: string; mode?: string; level: number });
+    .map((l) => JSON.parse(l) as { msg: string; mode?: string; level: number; time: number; component?: string });
+
+/**
+ * How long the legacy server took to drain, by the process's own clock: from the log line that
+ * starts the shutdown to the one saying the legacy component stopped (start-up and exit not included).
+ */
+function legacyDrainMs(proc: PeerProcess): number {
+  const lines = logLines(proc);
+  const started = lines.find((l) => l.msg.startsWith('shutting down'));
+  const stopped = lines.find((l) => l.msg === 'component stopped' && l.component === 'legacy');
+  assert.ok(started && stopped, `shutdown not logged:\n${proc.output()}`);
+  return stopped.time - started.time;
+}
 
 describe('entrypoint (real child process)', () => {
   test('an unknown ORCHESTRATOR_MODE exits non-zero with one line naming the value and the valid modes', () => {
@@ -87,25 +105,44 @@ describe('entrypoint (real child process)', () => {
       assert.ok(await proc.exitsWithin(20_000), 'exited after SIGTERM');
       assert.deepEqual(await proc.exited, { code: 0, signal: null });
       assert.ok(logLines(proc).some((l) => l.msg === 'stopped'), proc.output());
+      // nothing in flight: the drain does not sit out SHUTDOWN_TIMEOUT_MS (default 10 s)
+      const drainMs = legacyDrainMs(proc);
+      assert.ok(drainMs < 5000, `an idle server took ${drainMs} ms to drain`);
     } finally {
       await proc.stop();
     }
   });
 
-  test('work in flight gets until SHUTDOWN_TIMEOUT_MS, then the process exits 0 anyway', async () => {
-    const { proc, legacyPort } = await startLegacy({ SHUTDOWN_TIMEOUT_MS: '1500' });
-    const stuck = await stuckWebSocketClient(legacyPort);
-    try {
-      const sent = Date.now();
-      proc.signal('SIGTERM');
-      assert.ok(await proc.exitsWithin(15_000), 'exited');
-      const took = Date.now() - sent;
-      assert.deepEqual(await proc.exited, { code: 0, signal: null });
-      assert.ok(took >= 1000, `waited for the stuck client until the deadline (took ${took} ms)`);
-    } finally {
-      stuck.destroy();
-      await proc.stop();
+  test('a stuck client is waited for until SHUTDOWN_TIMEOUT_MS and no longer (two timeouts), then the process exits 0', async (t) => {
+    // A client that never answers the close frame is also cut by the session itself after a 1 s
+    // close grace (src/legacy/session.ts, CLOSE_GRACE_MS): both timeouts are below it, so what
+    // ends each drain here is SHUTDOWN_TIMEOUT_MS.
+    const SHORT = 200;
+    const LONG = 900;
+    const drains: Record<number, number> = {};
+    for (const timeoutMs of [SHORT, LONG]) {
+      const { proc, legacyPort } = await startLegacy({ SHUTDOWN_TIMEOUT_MS: String(timeoutMs), TTS_WARMUP: 'false' });
+      const stuck = await stuckWebSocketClient(legacyPort);
+      try {
+        const sent = performance.now();
+        proc.signal('SIGTERM');
+        assert.ok(await proc.exitsWithin(15_000), 'exited');
+        const took = performance.now() - sent;
+        assert.deepEqual(await proc.exited, { code: 0, signal: null });
+        drains[timeoutMs] = legacyDrainMs(proc);
+        // waited for the stuck client until the deadline (timers never fire early; 50 ms for the log call)
+        assert.ok(drains[timeoutMs]! >= timeoutMs - 50, `SHUTDOWN_TIMEOUT_MS=${timeoutMs}: drain took only ${drains[timeoutMs]} ms`);
+        assert.ok(took >= timeoutMs - 50, `SHUTDOWN_TIMEOUT_MS=${timeoutMs}: exited after only ${took.toFixed(0)} ms`);
+      } finally {
+        stuck.destroy();
+        await proc.stop();
+      }
     }
+    t.diagnostic(`legacy drain with a stuck client: ${SHORT} ms timeout -> ${drains[SHORT]} ms, ${LONG} ms timeout -> ${drains[LONG]} ms`);
+    // and no longer: with the short timeout the drain ended before the long one would have
+    // (a server that ignored the timeout would have waited for the client's 1 s close grace)
+    assert.ok(drains[SHORT]! < LONG, `SHUTDOWN_TIMEOUT_MS=${SHORT}: drain took ${drains[SHORT]} ms`);
+    assert.ok(drains[SHORT]! < drains[LONG]!, `drains ${JSON.stringify(drains)}`);
   });
 
   test('a second signal exits at once, without waiting for the drain', async () => {
@@ -122,5 +159,33 @@ describe('entrypoint (real child process)', () => {
       stuck.destroy();
       await proc.stop();
     }
+  });
+});
+
+describe('what each mode composes (created, not started)', () => {
+  async function names(mode: Mode, env: Record<string, string> = {}): Promise<string[]> {
+    // An empty folder, so a developer's .env cannot change what the test sees.
+    const dir = mkdtempSync(join(tmpdir(), 'vo-modes-'));
+    try {
+      const { config } = loadConfig({ dir, env: { ORCHESTRATOR_MODE: mode, LOG_LEVEL: 'silent', ...env } });
+      const components = await composeComponents(mode, { config, logger: createLogger(config), metrics: createMetricsRegistry(mode) });
+      return components.map((c) => c.name);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  test('agent mode loads no Piper voice in the main process (its job processes load their own)', async () => {
+    assert.deepEqual(await names('agent'), ['agent', 'web']);
+  });
+
+  test('WEB_ENABLED=false: agent mode runs the worker only, no web server; hybrid keeps the rest', async () => {
+    assert.deepEqual(await names('agent', { WEB_ENABLED: 'false' }), ['agent']);
+    assert.deepEqual(await names('hybrid', { WEB_ENABLED: 'false' }), ['tts', 'legacy', 'agent']);
+  });
+
+  test('legacy mode has the engine and the WebSocket server; hybrid has everything', async () => {
+    assert.deepEqual(await names('legacy'), ['tts', 'legacy']);
+    assert.deepEqual(await names('hybrid'), ['tts', 'legacy', 'agent', 'web']);
   });
 });

@@ -15,7 +15,6 @@ import type { Component, ComponentHealth } from '../component.js';
 import { maskUrlCredentials } from '../config/mask.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../ops/logger.js';
-import type { SpeechSynthesizer } from '../tts/types.js';
 import { ControlServer, type JobEvent } from './control-channel.js';
 import { AgentMetrics } from './metrics.js';
 import { providerWarnings } from './settings.js';
@@ -25,11 +24,6 @@ export interface AgentComponentOptions {
   config: Config;
   logger: Logger;
   metrics: Registry;
-  /**
-   * The main process's Piper engine. Jobs run in forked processes and load their own engine in
-   * prewarm, so it is not used for speech here; accepted so every mode composes alike.
-   */
-  tts?: SpeechSynthesizer;
 }
 
 export interface AgentComponent extends Component {

@@ -57,7 +57,7 @@ export const VARIABLES = {
   LEGACY_SEND_HIGH_WATER_BYTES: { schema: int(4096, 256 * 1024 * 1024), default: '524288', doc: 'Backpressure: while more than this many bytes wait to be sent to a client, no further audio frame is produced for it.' },
   LEGACY_SLOW_CONSUMER_TIMEOUT_MS: { schema: int(100, 3_600_000), default: '15000', doc: 'A client held at the high-water mark that reads nothing for this long is cut off with `SLOW_CONSUMER`.' },
   LEGACY_SEND_BUFFER_BYTES: { schema: int(65_536, 1024 * 1024 * 1024), default: '8388608', doc: 'Hard cap on unsent bytes for one client (control replies included); beyond it the session ends at once with `SLOW_CONSUMER`.' },
-  LEGACY_PACING: { schema: oneOf(['none', 'realtime']), default: 'none', doc: '`none`: send audio as fast as the client reads; `realtime`: one 20 ms frame every 20 ms.' },
+  LEGACY_PACING: { schema: oneOf(['none', 'realtime']), default: 'none', doc: '`none`: send audio as fast as the client reads: backpressure above LEGACY_SEND_HIGH_WATER_BYTES; `realtime`: one 20 ms frame every 20 ms (same backpressure).' },
 
   // --- agent (LiveKit)
   LIVEKIT_URL: { schema: url(['ws', 'wss', 'http', 'https']), default: 'ws://127.0.0.1:7880', doc: 'LiveKit server the worker registers with.' },
@@ -83,6 +83,7 @@ export const VARIABLES = {
   AGENT_CHAT_RATE_PER_MIN: { schema: int(1, 10_000), default: '20', doc: 'Typed chat messages per minute the agent answers in one conversation; more are ignored.' },
 
   // --- web client
+  WEB_ENABLED: { schema: bool(), default: 'true', doc: 'Serve the web page and `POST /api/token` in agent and hybrid modes; `false` for worker-only deployments (no web server runs).' },
   WEB_HOST: { schema: host(), default: '127.0.0.1', doc: 'Bind address of the web page and token endpoint; `0.0.0.0` to serve other machines (the container image sets it).' },
   WEB_PORT: { schema: portOrZero(), default: '3000', doc: 'Port of the web page and `POST /api/token` (agent and hybrid modes).' },
   WEB_ROOM_PREFIX: { schema: text().pipe(textNonEmpty()), default: 'voice-', doc: 'Prefix of room names handed out by the token endpoint.' },

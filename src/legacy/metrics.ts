@@ -1,9 +1,12 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { byLabel, total } from '../ops/metrics.js';
 import type { EndReason } from './protocol.js';
 
 /**
- * Prometheus series of the legacy server (the `mode` label comes from the registry's defaults),
- * plus the in-memory counters and a latency window that `status()` reports.
+ * Prometheus series of the legacy server (the `mode` label comes from the registry's defaults).
+ * `snapshot()` (for `/status`) reads the counts back from these series, so the two never disagree;
+ * only the first-audio window (for exact percentiles) is kept here. The synthesis real-time factor
+ * is recorded once, by the engine: `tts_synthesis_rtf` (src/tts/component.ts).
  */
 export class LegacyMetrics {
   readonly activeSessions: Gauge;
@@ -12,14 +15,7 @@ export class LegacyMetrics {
   readonly framesTotal: Counter;
   readonly errorsTotal: Counter<'code'>;
   readonly firstAudioSeconds: Histogram;
-  readonly synthesisRtf: Histogram;
 
-  private active = 0;
-  private total = 0;
-  private utterances = 0;
-  private frames = 0;
-  private readonly utteranceOutcomes = new Map<string, number>();
-  private readonly errors = new Map<string, number>();
   private readonly firstAudioWindow: number[] = [];
 
   constructor(registry: Registry) {
@@ -45,39 +41,26 @@ export class LegacyMetrics {
       buckets: [0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10],
       registers,
     });
-    this.synthesisRtf = new Histogram({
-      name: 'legacy_synthesis_rtf',
-      help: 'Synthesis real-time factor per sentence (synthesis time / audio duration).',
-      buckets: [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 5],
-      registers,
-    });
   }
 
   sessionOpened(): void {
-    this.active++;
-    this.total++;
-    this.activeSessions.set(this.active);
+    this.activeSessions.inc();
     this.sessionsTotal.inc();
   }
 
   sessionClosed(): void {
-    this.active--;
-    this.activeSessions.set(this.active);
+    this.activeSessions.dec();
   }
 
   utteranceEnded(outcome: EndReason): void {
-    this.utterances++;
-    this.utteranceOutcomes.set(outcome, (this.utteranceOutcomes.get(outcome) ?? 0) + 1);
     this.utterancesTotal.inc({ outcome });
   }
 
   frameSent(): void {
-    this.frames++;
     this.framesTotal.inc();
   }
 
   error(code: string): void {
-    this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
     this.errorsTotal.inc({ code });
   }
 
@@ -87,23 +70,15 @@ export class LegacyMetrics {
     if (this.firstAudioWindow.length > 1000) this.firstAudioWindow.shift();
   }
 
-  sentenceSynthesized(synthesisMs: number, audioMs: number): void {
-    if (audioMs > 0) this.synthesisRtf.observe(synthesisMs / audioMs);
-  }
-
-  get activeCount(): number {
-    return this.active;
-  }
-
   snapshot(): Record<string, unknown> {
     const sorted = [...this.firstAudioWindow].sort((a, b) => a - b);
     return {
-      active_sessions: this.active,
-      total_sessions: this.total,
-      utterances: this.utterances,
-      utterances_by_outcome: Object.fromEntries(this.utteranceOutcomes),
-      frames: this.frames,
-      errors_by_code: Object.fromEntries(this.errors),
+      active_sessions: total(this.activeSessions),
+      total_sessions: total(this.sessionsTotal),
+      utterances: total(this.utterancesTotal),
+      utterances_by_outcome: byLabel(this.utterancesTotal, 'outcome'),
+      frames: total(this.framesTotal),
+      errors_by_code: byLabel(this.errorsTotal, 'code'),
       first_audio_ms: {
         samples: sorted.length,
         p50: percentile(sorted, 50),

@@ -294,7 +294,6 @@ export class Session {
     const outcome = await speak(utterance, {
       tts: this.deps.tts,
       scheduler: this.deps.scheduler,
-      metrics: this.deps.metrics,
       sender: this.sender,
       onFrame: (u, sequence) => {
         if (!u.frameSent(sequence) || u.firstAudioMs === undefined) return;

@@ -1,7 +1,6 @@
 import type { SpeechSynthesizer } from '../tts/types.js';
 import type { FrameSender } from './frame-sender.js';
 import { UtteranceFramer } from './frames.js';
-import type { LegacyMetrics } from './metrics.js';
 import type { ErrorCode } from './protocol.js';
 import type { SynthesisScheduler } from './scheduler.js';
 import type { Utterance } from './utterance.js';
@@ -14,7 +13,6 @@ export type SpeakOutcome = { kind: 'completed' } | { kind: 'cancelled' } | { kin
 export interface SpeakerDeps {
   tts: SpeechSynthesizer;
   scheduler: SynthesisScheduler;
-  metrics: LegacyMetrics;
   sender: FrameSender;
   /** Called after each frame of the utterance leaves. */
   onFrame(utterance: Utterance, sequence: number): void;
@@ -47,7 +45,6 @@ export async function speak(utterance: Utterance, deps: SpeakerDeps): Promise<Sp
     for await (const chunk of chunks) {
       if (signal.aborted) return { kind: 'cancelled' };
       utterance.chunkSynthesized(chunk.synthesisMs);
-      deps.metrics.sentenceSynthesized(chunk.synthesisMs, (chunk.pcm.length / chunk.sampleRate) * 1000);
       // resample and send in short slices: the first frame leaves without waiting for the whole chunk
       const slice = Math.max(1, Math.round(chunk.sampleRate / 10));
       for (let offset = 0; offset < chunk.pcm.length; offset += slice) {

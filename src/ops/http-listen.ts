@@ -190,3 +190,15 @@ export function safeHandler(handler: Handler, options: { logger: Logger; name: s
     }
   };
 }
+
+/** Sends a body with its length. An error status (4xx, 5xx) also closes the connection. */
+export function sendBody(res: ServerResponse, status: number, body: string | Buffer, headers: Record<string, string | number> = {}): void {
+  if (res.headersSent) return;
+  const buffer = typeof body === 'string' ? Buffer.from(body) : body;
+  res.writeHead(status, { 'Content-Length': buffer.length, ...(status >= 400 ? { Connection: 'close' } : {}), ...headers });
+  res.end(buffer);
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string | number> = {}): void {
+  sendBody(res, status, JSON.stringify(value), { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...headers });
+}

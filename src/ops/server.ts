@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { App } from '../app.js';
-import { hardenHttpServer, listen, requestPath, safeHandler } from './http-listen.js';
+import { hardenHttpServer, listen, requestPath, safeHandler, sendJson } from './http-listen.js';
 import type { Logger } from './logger.js';
 
 export interface OpsServerOptions {
@@ -14,12 +14,6 @@ export interface OpsServerOptions {
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(text);
-}
 
 /**
  * The ops HTTP server: liveness, readiness, Prometheus metrics and status. Also answers the

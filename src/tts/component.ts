@@ -12,8 +12,12 @@ export interface TtsComponentDeps {
 
 /**
  * The engine plus its lifecycle: loads (and warms) TTS_VOICE on start, reports ready once the
- * voice is resident, unloads everything on stop. Registers `tts_synthesis_rtf` (seconds of work
- * per second of audio, per sentence) and `tts_sentences_total`-style counts through the histogram.
+ * voice is resident, unloads everything on stop. Composed in legacy and hybrid mode only, where
+ * the legacy server speaks with it (agent jobs run their own engine in their own processes).
+ *
+ * Registers `tts_synthesis_rtf` (seconds of work per second of audio, per sentence; its `_count`
+ * is the sentences synthesized): the one real-time-factor series, recorded once per sentence
+ * here at the engine, the warm-up sentence included. The legacy server records none of its own.
  */
 export function createTtsComponent({ config, logger, metrics }: TtsComponentDeps): { component: Component; engine: PiperEngine } {
   const log = logger; // the app binds component=tts

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { requestPath } from '../ops/http-listen.js';
+import { requestPath, sendBody, sendJson } from '../ops/http-listen.js';
 import type { Logger } from '../ops/logger.js';
 import type { Asset } from './assets.js';
+import { BUILD_COMMAND } from './bundle.js';
 import type { RateLimiter } from './rate-limit.js';
 import { parseTokenRequest } from './token-request.js';
 import { issueToken, missingCredentials, TokenRequestRefused, type TokenConfig } from './token.js';
@@ -48,17 +49,6 @@ export function securityHeaders(serverUrl: string): Record<string, string> {
     'Cross-Origin-Resource-Policy': 'same-origin',
     'Permissions-Policy': 'microphone=(self), camera=(), geolocation=(), payment=(), usb=()',
   };
-}
-
-function send(res: ServerResponse, status: number, body: string | Buffer, headers: Record<string, string | number> = {}): void {
-  if (res.headersSent) return;
-  const buffer = typeof body === 'string' ? Buffer.from(body) : body;
-  res.writeHead(status, { 'Content-Length': buffer.length, ...headers });
-  res.end(buffer);
-}
-
-function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string | number> = {}): void {
-  send(res, status, JSON.stringify(value), { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...headers });
 }
 
 /** `error` is for people; `code`, when given, is stable for programs (e.g. `FORBIDDEN_CHARACTERS`). */
@@ -162,7 +152,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
   function handleAsset(req: IncomingMessage, res: ServerResponse, path: string): void {
     const assets = deps.assets();
     if (!assets) {
-      send(res, 503, 'The web page is not built yet: run `npm run build:web` (the server also builds it at start when esbuild is installed).', {
+      sendBody(res, 503, `The web page is not built: run \`${BUILD_COMMAND}\` (set-up and the Docker build do), then restart the service.`, {
         'Content-Type': 'text/plain; charset=utf-8',
         'Retry-After': 5,
       });
@@ -192,7 +182,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       res.end();
       return;
     }
-    send(res, 200, body, headers);
+    sendBody(res, 200, body, headers);
   }
 
   return (req, res) => {

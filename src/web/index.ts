@@ -1,12 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { relative } from 'node:path';
 import { Counter, type Registry } from 'prom-client';
 import type { Component, ComponentHealth } from '../component.js';
+import { PROJECT_ROOT } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { hardenHttpServer, listen, safeHandler } from '../ops/http-listen.js';
 import type { Logger } from '../ops/logger.js';
+import { byLabel } from '../ops/metrics.js';
 import { type Asset, loadAssets } from './assets.js';
-import { buildClientBundle, bundleState, CLIENT_BUNDLE_DIR } from './bundle.js';
+import { BUILD_COMMAND, CLIENT_BUNDLE_DIR, missingBundleFiles } from './bundle.js';
 import { createRequestHandler, type TokenOutcome } from './http-handler.js';
 import { RateLimiter } from './rate-limit.js';
 import { missingCredentials, type TokenConfig } from './token.js';
@@ -19,16 +22,20 @@ export interface WebComponentOptions {
   metrics: Registry;
   /** Folder of the built page; default dist/web. */
   bundleDir?: string;
-  /** Build the page at start when it is missing or older than its sources (needs esbuild). Default true. */
-  buildIfNeeded?: boolean;
 }
 
 export type WebComponent = Component & { address(): { host: string; port: number } | undefined };
 
+const TOKEN_OUTCOMES: readonly TokenOutcome[] = ['issued', 'bad_request', 'rate_limited', 'unavailable', 'error'];
+
 /**
- * The web page and its token endpoint, on WEB_HOST:WEB_PORT. Ready once listening with the page loaded.
- * When the built page is missing or stale it is built at start (about a second with esbuild); if that
- * fails the token endpoint still works and the page answers 503 with what to run.
+ * The web page and its token endpoint, on WEB_HOST:WEB_PORT. The page is built beforehand
+ * (`npm run build:web`: set-up and the Docker build run it) and only read here, once at start.
+ *
+ * Ready once listening. A missing page does not make it unready: the token endpoint (which
+ * LiveKit's own frontends use) works without it, and no restart could build it. The page then
+ * answers 503 naming `npm run build:web`, the start log says so at error level, and /status
+ * shows `page: false` with `page_problem` (docs/web.md).
  */
 export function createWebComponent(options: WebComponentOptions): WebComponent {
   const { config, metrics } = options;
@@ -40,10 +47,10 @@ export function createWebComponent(options: WebComponentOptions): WebComponent {
     labelNames: ['result'] as const,
     registers: [metrics],
   });
-  const tokenCounts: Record<TokenOutcome, number> = { issued: 0, bad_request: 0, rate_limited: 0, unavailable: 0, error: 0 };
   const limiter = new RateLimiter(config.WEB_TOKEN_RATE_LIMIT_PER_MIN);
   let assets: Map<string, Asset> | undefined;
-  let assetProblem: string | undefined = 'not started';
+  /** Why there is no page (set at start). */
+  let pageProblem: string | undefined;
   let server: Server | undefined;
   let listening = false;
 
@@ -52,37 +59,33 @@ export function createWebComponent(options: WebComponentOptions): WebComponent {
     logger,
     limiter,
     assets: () => assets,
-    onToken: (outcome) => {
-      tokenCounts[outcome] += 1;
-      tokenCounter.inc({ result: outcome });
-    },
+    onToken: (outcome) => tokenCounter.inc({ result: outcome }),
   });
 
-  async function prepareAssets(): Promise<void> {
-    const state = await bundleState(bundleDir);
-    if ((!state.present || state.stale) && options.buildIfNeeded !== false) {
+  /** Reads the built page into memory, or records why there is none. Never builds it. */
+  async function loadPage(): Promise<void> {
+    const inProject = relative(PROJECT_ROOT, bundleDir);
+    const dir = inProject && !inProject.startsWith('..') ? inProject : bundleDir;
+    const missing = await missingBundleFiles(bundleDir);
+    assets = undefined;
+    if (missing.length > 0) {
+      pageProblem = `the web page is not built: ${missing.join(', ')} missing from ${dir}; run \`${BUILD_COMMAND}\``;
+    } else {
       try {
-        const result = await buildClientBundle({ outDir: bundleDir });
-        logger.info({ ms: result.ms, bytes: result.bytes, reason: state.present ? 'sources changed' : 'bundle missing' }, 'web page built');
-      } catch (error) {
-        logger.warn({ err: error }, state.present ? 'web page rebuild failed; serving the previous build' : 'web page build failed');
+        assets = await loadAssets(bundleDir);
+        pageProblem = undefined;
+      } catch (err) {
+        pageProblem = `the web page in ${dir} cannot be read (${(err as Error).message}); run \`${BUILD_COMMAND}\``;
       }
     }
-    try {
-      assets = await loadAssets(bundleDir);
-      assetProblem = undefined;
-    } catch {
-      assets = undefined;
-      assetProblem = 'the web page is not built (run `npm run build:web`)';
-      logger.error(assetProblem);
-    }
+    if (pageProblem) logger.error(`${pageProblem}; the page answers 503 until then, POST /api/token works`);
   }
 
   return {
     name: 'web',
 
     async start() {
-      await prepareAssets();
+      await loadPage();
       const credentials = missingCredentials(config);
       if (credentials) logger.warn(`${credentials}; POST /api/token answers 503`);
       const srv = createServer(safeHandler(handler, { logger, name: 'web' }));
@@ -108,18 +111,20 @@ export function createWebComponent(options: WebComponentOptions): WebComponent {
 
     health(): ComponentHealth {
       if (!listening) return { ready: false, detail: 'not listening' };
-      if (assetProblem) return { ready: false, detail: assetProblem };
+      if (pageProblem) return { ready: true, detail: `listening without the page (run \`${BUILD_COMMAND}\`)` };
       return { ready: true, detail: 'listening' };
     },
 
     status() {
       const addr = server?.address() as AddressInfo | null | undefined;
+      const counted = byLabel(tokenCounter, 'result');
       return {
         listening,
         port: addr?.port,
         page: assets !== undefined,
+        ...(pageProblem ? { page_problem: pageProblem } : {}),
         credentials: missingCredentials(config) === undefined,
-        tokens: { ...tokenCounts },
+        tokens: Object.fromEntries(TOKEN_OUTCOMES.map((outcome) => [outcome, counted[outcome] ?? 0])),
       };
     },
 

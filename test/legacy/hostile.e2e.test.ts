@@ -92,7 +92,7 @@ describe('hostile clients against the legacy service process', () => {
     await server?.stop();
   });
 
-  test('a target that cannot be parsed (GET // with Upgrade) gets 400 BAD_REQUEST; the process stays up', async () => {
+  test('odd upgrade targets (GET // and unparsable ones) get a 4xx with a refusal code; the process stays up', async () => {
     const port = Number(new URL(server.url).port);
     const upgrade = (target: string) =>
       `GET ${target} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`;
@@ -101,7 +101,8 @@ describe('hostile clients against the legacy service process', () => {
       assert.match(reply.head, /^HTTP\/1\.1 4\d\d /, `${target}: ${reply.head}`);
       assert.ok(reply.closed, `${target}: socket left open`);
     }
-    assert.match((await rawHttp(port, upgrade('//'))).head, /^HTTP\/1\.1 400 .*[\s\S]*X-Refusal-Code: BAD_REQUEST/);
+    assert.match((await rawHttp(port, upgrade('http://['))).head, /^HTTP\/1\.1 400 .*[\s\S]*X-Refusal-Code: BAD_REQUEST/);
+    assert.match((await rawHttp(port, upgrade('//'))).head, /^HTTP\/1\.1 404 .*[\s\S]*X-Refusal-Code: NOT_FOUND/);
     assert.equal((await fetch(`${server.healthUrl}/health`)).status, 200);
     await assertServes(server);
   });

@@ -144,7 +144,7 @@ describe('legacy server process with realtime pacing', () => {
     const ready = await getJson(`${server.healthUrl}/ready`);
     assert.equal(ready.status, 200);
     const metrics = await (await fetch(`${server.healthUrl}/metrics`)).text();
-    for (const name of ['legacy_sessions_active', 'legacy_sessions_total', 'legacy_utterances_total', 'legacy_audio_frames_total', 'legacy_first_audio_seconds_bucket', 'legacy_synthesis_rtf_bucket']) {
+    for (const name of ['legacy_sessions_active', 'legacy_sessions_total', 'legacy_utterances_total', 'legacy_audio_frames_total', 'legacy_first_audio_seconds_bucket', 'tts_synthesis_rtf_bucket']) {
       assert.match(metrics, new RegExp(`${name}\\{[^}]*mode="legacy"`), name);
     }
     const status = await legacyStatus(server);

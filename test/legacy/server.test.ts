@@ -160,28 +160,39 @@ describe('controls (realtime pacing, as a streaming client hears it)', () => {
   before(async () => (server = await startLegacy(engine, { LEGACY_PACING: 'realtime' })));
   after(() => server.stop());
 
-  test('PAUSE is acknowledged within 50 ms and no later frame arrives until RESUME continues at the next sequence', async (t) => {
+  test('PAUSE is acknowledged at once and no later frame arrives until RESUME continues at the next sequence (7 cycles)', async (t) => {
     const client = await LegacyClient.connect(server.url);
     client.say(LONG_TEXT);
     await eventually(() => client.frames.length > 10, 15_000, 'frames flowing');
-    const pausedAt = performance.now();
-    client.control('PAUSE');
-    const ack = await client.waitFor((m) => m.type === 'control_ack');
-    const ackMs = ack.receivedAt - pausedAt;
-    t.diagnostic(`PAUSE round trip ${ackMs.toFixed(1)} ms, server ${ack['latency_ms']} ms`);
-    assert.ok(ackMs < 50, `PAUSE acknowledged after ${ackMs.toFixed(1)} ms`);
-    assert.equal(ack['command'], 'PAUSE');
-    assert.equal(ack['state'], 'paused');
-    const lastBefore = Number(ack['sequence']);
-    // the frame in flight when PAUSE was sent is the last one
-    assert.ok(client.frames.at(-1)!.sequence >= lastBefore - 1);
-    await new Promise((r) => setTimeout(r, 500));
-    assert.equal(client.frames.at(-1)!.sequence, lastBefore, 'frames kept arriving after PAUSE');
-    assert.equal(client.messages.some((m) => m.type === 'session_end'), false);
-    client.control('RESUME');
-    await client.waitFor((m) => m.type === 'control_ack' && m['command'] === 'RESUME');
-    await eventually(() => client.frames.length > lastBefore + 5, 5000, 'frames after RESUME');
-    assert.equal(client.frames.find((f) => f.sequence > lastBefore)?.sequence, lastBefore + 1);
+    const SAMPLES = 7;
+    const roundTrips: number[] = [];
+    const serverLatencies: number[] = [];
+    for (let i = 0; i < SAMPLES; i++) {
+      const from = client.messages.length;
+      const pausedAt = performance.now();
+      client.control('PAUSE');
+      const ack = await client.waitFor((m) => m.type === 'control_ack' && m['command'] === 'PAUSE', 10_000, from);
+      roundTrips.push(ack.receivedAt - pausedAt);
+      serverLatencies.push(Number(ack['latency_ms']));
+      assert.equal(ack['state'], 'paused');
+      const lastBefore = Number(ack['sequence']);
+      // every frame sent before the ack has arrived (the ack follows it on the socket), and nothing after it
+      assert.ok(client.frames.at(-1)!.sequence >= lastBefore, `cycle ${i}: frame ${lastBefore} was reported sent but had not arrived`);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(client.frames.at(-1)!.sequence, lastBefore, `cycle ${i}: frames kept arriving after PAUSE`);
+      assert.equal(client.messages.some((m) => m.type === 'session_end'), false, `cycle ${i}: the text ended while paused`);
+      client.control('RESUME');
+      await client.waitFor((m) => m.type === 'control_ack' && m['command'] === 'RESUME', 10_000, from);
+      await eventually(() => client.frames.at(-1)!.sequence > lastBefore + 3, 10_000, `frames after RESUME (cycle ${i})`);
+      assert.equal(client.frames.find((f) => f.sequence > lastBefore)?.sequence, lastBefore + 1, `cycle ${i}: RESUME skipped a sequence`);
+    }
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    t.diagnostic(`PAUSE round trips ${roundTrips.map((ms) => ms.toFixed(1)).join(', ')} ms (median ${median(roundTrips).toFixed(1)}); server latency median ${median(serverLatencies)} ms`);
+    // The server acts on PAUSE synchronously when the message arrives (well under 50 ms), and the
+    // ack is not queued behind audio or a sentence being synthesized (that would take several
+    // hundred ms to seconds). Medians of several cycles, bounds a loaded machine stays far below.
+    assert.ok(median(serverLatencies) < 50, `server took a median ${median(serverLatencies)} ms to act on PAUSE`);
+    assert.ok(median(roundTrips) < 250, `PAUSE acknowledged after a median ${median(roundTrips).toFixed(1)} ms`);
     client.control('STOP');
     assert.equal((await client.waitFor((m) => m.type === 'session_end'))['reason'], 'stopped');
     assertGapFree(client.frames);
@@ -377,24 +388,42 @@ describe('bad input and limits', () => {
   });
 
   test('more messages than the rate limit allows get RATE_LIMITED and the connection stays; controls and pings keep their own budget', async () => {
+    // this server: 5 messages per second, burst 30 (controls: the defaults, 50 a second, burst 100)
+    const started = performance.now();
     const client = await LegacyClient.connect(server.url);
-    for (let i = 0; i < 45; i++) client.send({ type: 'stats' });
-    await eventually(() => client.messages.filter((m) => m.type === 'stats' || m.type === 'error').length >= 45, 5000, '45 replies');
+    const FLOOD = 60;
+    const floodStarted = performance.now();
+    for (let i = 0; i < FLOOD; i++) client.send({ type: 'stats' });
+    await eventually(() => client.messages.filter((m) => m.type === 'stats' || m.type === 'error').length >= FLOOD, 10_000, `${FLOOD} replies`);
+    const floodSeconds = (performance.now() - floodStarted) / 1000;
     const limited = client.messages.filter((m) => m.type === 'error' && m['code'] === 'RATE_LIMITED').length;
     const answered = client.messages.filter((m) => m.type === 'stats').length;
-    assert.ok(answered >= 30 && answered <= 32, `${answered} answered`);
-    assert.equal(limited, 45 - answered);
-    // the general budget is spent, yet controls and pings still get through
+    // The bucket starts full (30) and refills 5 a second while the flood is read. How many more
+    // that lets through depends on how long the flood took here: the bound is computed from it.
+    const refillBound = Math.ceil(5 * floodSeconds);
+    assert.ok(answered >= 30 && answered <= 30 + refillBound, `${answered} answered in ${floodSeconds.toFixed(2)} s (burst 30, at most ${refillBound} refilled)`);
+    assert.equal(limited, FLOOD - answered, 'every message was answered or refused');
+    assert.ok(limited > 0, 'no message was refused');
+    // The general budget is spent, yet controls and pings still get through: more of them than the
+    // general budget can have held since the session started, so they cannot have come from it.
     const from = client.messages.length;
+    const PINGS = 60;
     client.control('PAUSE');
-    client.send({ type: 'ping', id: 'during-flood' });
+    for (let i = 0; i < PINGS; i++) client.send({ type: 'ping', id: `during-flood-${i}` });
     client.control('RESUME');
-    await client.waitFor((m) => m.type === 'pong' && m['id'] === 'during-flood', 2000, from);
-    assert.deepEqual(client.messages.slice(from).filter((m) => m.type === 'control_ack').map((m) => m['command']), ['PAUSE', 'RESUME']);
-    assert.equal(client.messages.slice(from).filter((m) => m.type === 'error').length, 0);
+    await client.waitFor((m) => m.type === 'control_ack' && m['command'] === 'RESUME', 10_000, from);
+    const sessionSeconds = (performance.now() - started) / 1000;
+    const after = client.messages.slice(from);
+    assert.deepEqual(after.filter((m) => m.type === 'pong').map((m) => m['id']), Array.from({ length: PINGS }, (_, i) => `during-flood-${i}`));
+    assert.deepEqual(after.filter((m) => m.type === 'control_ack').map((m) => m['command']), ['PAUSE', 'RESUME']);
+    assert.equal(after.filter((m) => m.type === 'error').length, 0);
+    const generalBudget = 30 + 5 * sessionSeconds;
+    assert.ok(answered + PINGS + 2 > generalBudget, `${answered + PINGS + 2} messages admitted in ${sessionSeconds.toFixed(2)} s could have come from one budget of ${generalBudget.toFixed(1)}`);
+    // and the general budget refills: 400 ms later there is room for a message again
     await new Promise((r) => setTimeout(r, 400));
+    const statsFrom = client.messages.length;
     client.send({ type: 'stats' });
-    await client.waitFor((m) => m.type === 'stats', 2000, from + 3);
+    await client.waitFor((m) => m.type === 'stats', 2000, statsFrom);
     client.close();
   });
 
@@ -574,7 +603,7 @@ describe('shutdown and metrics', () => {
     await assert.rejects(LegacyClient.connect(server.url), ConnectError);
   });
 
-  test('metrics carry sessions, utterances, frames, errors, first-audio latency and RTF with the mode label', async () => {
+  test('metrics carry sessions, utterances, frames, errors and first-audio latency with the mode label; /status reads the same counts', async () => {
     const server = await startLegacy(engine);
     try {
       assert.equal(server.component.health().ready, true);
@@ -591,10 +620,15 @@ describe('shutdown and metrics', () => {
       assert.match(text, new RegExp(`legacy_audio_frames_total\\{mode="legacy"\\} ${client.frames.length}`));
       assert.match(text, /legacy_errors_total\{code="INVALID_MESSAGE",mode="legacy"\} 1/);
       assert.match(text, /legacy_first_audio_seconds_count\{mode="legacy"\} 1/);
-      assert.match(text, /legacy_synthesis_rtf_count\{mode="legacy"\} [1-9]/);
+      // The real-time factor is recorded once, by the engine (tts_synthesis_rtf, test/tts/component.test.ts).
+      assert.doesNotMatch(text, /legacy_synthesis_rtf/);
       const status = server.status();
+      assert.equal(status.active_sessions, 0);
+      assert.equal(status['total_sessions'], 1);
       assert.equal(status['utterances'], 1);
+      assert.deepEqual(status['utterances_by_outcome'], { completed: 1 });
       assert.equal(status['frames'], client.frames.length);
+      assert.deepEqual(status.errors_by_code, { INVALID_MESSAGE: 1 });
       const latency = status['first_audio_ms'] as Record<string, number>;
       assert.ok(latency['p50']! > 0 && latency['p99']! >= latency['p50']!);
     } finally {

@@ -1,66 +1,137 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat, utimes } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
-import { BUNDLE_FILES, bundleState, CLIENT_SOURCE_DIR } from '../../src/web/bundle.js';
+import type { Registry } from 'prom-client';
+import { loadConfig, PROJECT_ROOT } from '../../src/config/load.js';
+import { createLogger } from '../../src/ops/logger.js';
+import { createMetricsRegistry } from '../../src/ops/metrics.js';
+import { BUNDLE_FILES } from '../../src/web/bundle.js';
+import { createWebComponent, type WebComponent } from '../../src/web/index.js';
 import { RateLimiter } from '../../src/web/rate-limit.js';
 import { startWeb } from '../support/web.js';
 
 const ENV = { LIVEKIT_API_KEY: 'k', LIVEKIT_API_SECRET: 'component-test-secret-0123456789' };
 
-describe('web component start-up', () => {
-  const dirs: string[] = [];
-  const freshDir = async () => {
+interface Running {
+  web: WebComponent;
+  registry: Registry;
+  base: string;
+  logs: Array<{ level: number; msg: string }>;
+  stop(): Promise<void>;
+}
+
+/** A real web component on an ephemeral loopback port, serving the page in `bundleDir`, with its own registry. */
+async function start(bundleDir: string): Promise<Running> {
+  const envDir = await mkdtemp(join(tmpdir(), 'vo-web-env-'));
+  const { config } = loadConfig({ dir: envDir, env: { WEB_HOST: '127.0.0.1', WEB_PORT: '0', LOG_LEVEL: 'info', LOG_FORMAT: 'json', ...ENV } });
+  await rm(envDir, { recursive: true, force: true });
+  const logs: Running['logs'] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) logs.push(JSON.parse(line) as Running['logs'][number]);
+      done();
+    },
+  });
+  const registry = createMetricsRegistry('agent');
+  const web = createWebComponent({ config, logger: createLogger(config, sink), metrics: registry, bundleDir });
+  await web.start();
+  return { web, registry, logs, base: `http://127.0.0.1:${web.address()?.port}`, stop: () => web.stop(Date.now() + 2000) };
+}
+
+describe('web component: serves the page built at set-up, never builds it', () => {
+  /** Temporary folders this suite made (each holds one bundle folder `web`); removed after. */
+  const made: string[] = [];
+  const emptyDir = async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vo-web-bundle-'));
-    dirs.push(dir);
+    made.push(dir);
     return join(dir, 'web');
   };
+  /** A stand-in for what `npm run build:web` writes: every bundle file, small. */
+  const builtDir = async (omit: readonly string[] = []) => {
+    const dir = await emptyDir();
+    await mkdir(dir, { recursive: true });
+    for (const name of BUNDLE_FILES.filter((n) => !omit.includes(n))) {
+      const body = name === 'index.html' ? '<!doctype html><title>Voice assistant</title><script type="module" src="app.js"></script>' : `/* ${name} */`;
+      await writeFile(join(dir, name), body);
+    }
+    return dir;
+  };
   after(async () => {
-    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+    for (const dir of made) await rm(dir, { recursive: true, force: true });
   });
 
-  test('builds the page at start when the bundle is missing, then serves it and reports ready', async () => {
-    const bundleDir = await freshDir();
-    assert.equal((await bundleState(bundleDir)).present, false);
-    const server = await startWeb(ENV, { bundleDir });
+  test('with the page built: serves it as found, ready, /status says page', async () => {
+    const dir = await builtDir();
+    const server = await start(dir);
     try {
-      for (const file of BUNDLE_FILES) assert.ok((await stat(join(bundleDir, file))).size > 0, `${file} built`);
       assert.deepEqual(server.web.health(), { ready: true, detail: 'listening' });
-      const page = await fetch(`${server.baseUrl}/`);
+      const page = await fetch(`${server.base}/`);
       assert.equal(page.status, 200);
       assert.match(await page.text(), /Voice assistant/);
-      assert.ok(server.logs.join('').includes('web page built'));
+      assert.equal(await (await fetch(`${server.base}/app.js`)).text(), '/* app.js */', 'the file on disk, not a fresh build');
+      const status = server.web.status?.() ?? {};
+      assert.equal(status['page'], true);
+      assert.equal(status['page_problem'], undefined);
+      assert.ok(!server.logs.some((l) => l.level >= 50), JSON.stringify(server.logs));
+      assert.deepEqual(readdirSync(dir).sort(), [...BUNDLE_FILES].sort(), 'nothing was written to the bundle folder');
     } finally {
       await server.stop();
     }
   });
 
-  test('without a bundle and without building, the page answers 503 with what to run while tokens still work', async () => {
-    const bundleDir = await freshDir();
-    const server = await startWeb(ENV, { bundleDir, buildIfNeeded: false });
+  test('without a page: still ready (the token endpoint works); /status, the log and the page name `npm run build:web`', async () => {
+    const dir = await emptyDir();
+    const server = await start(dir);
     try {
       const health = server.web.health();
-      assert.equal(health.ready, false);
-      assert.match(health.detail ?? '', /npm run build:web/);
-      const page = await fetch(`${server.baseUrl}/`);
+      assert.equal(health.ready, true);
+      assert.match(health.detail ?? '', /without the page.*npm run build:web/);
+      const status = server.web.status?.() ?? {};
+      assert.equal(status['page'], false);
+      assert.match(String(status['page_problem']), /index\.html, app\.js, app\.js\.map, styles\.css, favicon\.svg missing .*npm run build:web/);
+      const logged = server.logs.find((l) => l.level === 50);
+      assert.match(logged?.msg ?? '', /web page is not built.*npm run build:web/);
+      const page = await fetch(`${server.base}/`);
       assert.equal(page.status, 503);
       assert.match(await page.text(), /npm run build:web/);
-      assert.equal((await fetch(`${server.baseUrl}/api/token`, { method: 'POST' })).status, 200);
+      assert.equal((await fetch(`${server.base}/api/token`, { method: 'POST' })).status, 200);
+      assert.equal(existsSync(dir), false, 'nothing was built');
     } finally {
       await server.stop();
     }
   });
 
-  test('a bundle older than its sources counts as stale', async () => {
-    const bundleDir = await freshDir();
-    const first = await startWeb(ENV, { bundleDir });
-    await first.stop();
-    assert.deepEqual(await bundleState(bundleDir), { present: true, stale: false });
-    const old = new Date(Date.now() - 3_600_000);
-    for (const file of BUNDLE_FILES) await utimes(join(bundleDir, file), old, old);
-    const sourcesNewer = (await stat(join(CLIENT_SOURCE_DIR, 'main.ts'))).mtimeMs > old.getTime();
-    assert.equal((await bundleState(bundleDir)).stale, sourcesNewer);
+  test('a partly built page counts as missing, naming the file that is absent', async () => {
+    const server = await start(await builtDir(['app.js.map']));
+    try {
+      const status = server.web.status?.() ?? {};
+      assert.equal(status['page'], false);
+      assert.match(String(status['page_problem']), /: app\.js\.map missing from /);
+      assert.equal((await fetch(`${server.base}/`)).status, 503);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("the token counts in /status are prom-client's own values, the same as /metrics", async () => {
+    const server = await start(await builtDir());
+    try {
+      const post = (body?: string) =>
+        fetch(`${server.base}/api/token`, { method: 'POST', ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/json' } }) });
+      assert.equal((await post()).status, 200);
+      assert.equal((await post('{}')).status, 200);
+      assert.equal((await post('{not json')).status, 400);
+      assert.deepEqual(server.web.status?.()['tokens'], { issued: 2, bad_request: 1, rate_limited: 0, unavailable: 0, error: 0 });
+      const text = await server.registry.metrics();
+      assert.match(text, /web_token_requests_total\{result="issued",mode="agent"\} 2/);
+      assert.match(text, /web_token_requests_total\{result="bad_request",mode="agent"\} 1/);
+    } finally {
+      await server.stop();
+    }
   });
 
   test('stops listening on stop() and reports not ready', async () => {
@@ -69,6 +140,29 @@ describe('web component start-up', () => {
     await server.stop();
     assert.equal(server.web.health().ready, false);
     await assert.rejects(fetch(`http://127.0.0.1:${port}/`));
+  });
+
+  test('the service cannot build the page: no module under src/ (the browser client aside) imports a dev dependency', () => {
+    const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+    const dev = new Set(Object.keys(pkg.devDependencies));
+    const client = join(PROJECT_ROOT, 'src', 'web', 'client');
+    const offences: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) {
+          if (path !== client) walk(path);
+        } else if (entry.name.endsWith('.ts')) {
+          for (const m of readFileSync(path, 'utf8').matchAll(/(?:from|import)\s*\(?\s*['"]([^'".][^'"]*)['"]/g)) {
+            const spec = m[1] ?? '';
+            const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] ?? '');
+            if (dev.has(name)) offences.push(`${relative(PROJECT_ROOT, path)} imports ${spec}`);
+          }
+        }
+      }
+    };
+    walk(join(PROJECT_ROOT, 'src'));
+    assert.deepEqual(offences, []);
   });
 });
 
