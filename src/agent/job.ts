@@ -5,6 +5,7 @@
  * validated config over the control socket, then loads Silero VAD and warms the Piper voice, so
  * an idle process answers a new room at once. `entry` holds one conversation in one room.
  */
+import type { TokenBucket } from '../ops/rate-limit.js';
 import { type JobContext, type JobProcess, defineAgent, type llm, tokenize, tts as ttsBase, voice } from '@livekit/agents';
 import * as openai from '@livekit/agents-plugin-openai';
 import * as silero from '@livekit/agents-plugin-silero';
@@ -20,7 +21,7 @@ import { guardLlmStream, type LlmFailure } from './llm-guard.js';
 import { PiperTTS } from './piper-tts.js';
 import { describeError, ResilientSTT, transcriptValidatingFetch } from './resilient-stt.js';
 import {
-  ChatGate,
+  chatGate,
   type ConversationEnd,
   ConversationWatchdog,
   LLM_APOLOGY,
@@ -288,7 +289,7 @@ async function entry(ctx: JobContext): Promise<void> {
 
   registerChat(ctx.room, participant, {
     maxChars: config.AGENT_MAX_CHAT_CHARS,
-    gate: new ChatGate(config.AGENT_CHAT_RATE_PER_MIN),
+    gate: chatGate(config.AGENT_CHAT_RATE_PER_MIN),
     logger,
     onMessage: (text) => {
       const current = session;
@@ -330,7 +331,7 @@ async function entry(ctx: JobContext): Promise<void> {
 function registerChat(
   room: JobContext['room'],
   user: RemoteParticipant,
-  options: { maxChars: number; gate: ChatGate; logger: Logger; onMessage: (text: string) => void },
+  options: { maxChars: number; gate: TokenBucket; logger: Logger; onMessage: (text: string) => void },
 ): void {
   const { maxChars, gate, logger, onMessage } = options;
   let lastWarnAt = 0;
@@ -344,7 +345,7 @@ function registerChat(
   };
   room.registerTextStreamHandler(CHAT_TOPIC, (reader, sender) => {
     if (sender.identity !== user.identity) return refuse(reader, 'not from the user of this conversation');
-    if (!gate.take()) return refuse(reader, 'more messages per minute than AGENT_CHAT_RATE_PER_MIN');
+    if (!gate.tryTake()) return refuse(reader, 'more messages per minute than AGENT_CHAT_RATE_PER_MIN');
     // UTF-8 needs at most 4 bytes per character: a declared size beyond that is too long already.
     if (typeof reader.info.totalSize === 'number' && reader.info.totalSize > maxChars * 4) return refuse(reader, 'longer than AGENT_MAX_CHAT_CHARS');
     readBoundedText(reader, maxChars).then(

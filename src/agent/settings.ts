@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { TokenBucket } from '../ops/rate-limit.js';
 import { z } from 'zod';
 import type { Config } from '../config/schema.js';
 
@@ -132,27 +133,8 @@ export type ConversationEnd = 'no_participant' | 'user_away' | 'max_duration';
  * start, refilled evenly over a minute). Every message counts, admitted or not, so a flood cannot
  * buy itself work by sending oversized messages.
  */
-export class ChatGate {
-  private tokens: number;
-  private updatedMs: number;
-
-  constructor(
-    private readonly perMinute: number,
-    private readonly now: () => number = Date.now,
-  ) {
-    this.tokens = perMinute;
-    this.updatedMs = now();
-  }
-
-  /** Takes one message; false when over the rate. */
-  take(): boolean {
-    const now = this.now();
-    this.tokens = Math.min(this.perMinute, this.tokens + ((now - this.updatedMs) * this.perMinute) / 60_000);
-    this.updatedMs = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
+export function chatGate(perMinute: number, now?: () => number): TokenBucket {
+  return new TokenBucket(perMinute / 60, perMinute, now);
 }
 
 /**

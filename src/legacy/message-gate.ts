@@ -1,5 +1,5 @@
 import { type ClientMessage, type ErrorCode, isControlSized, parseClientMessage } from './protocol.js';
-import { TokenBucket } from './rate-limit.js';
+import { TokenBucket } from '../ops/rate-limit.js';
 
 export interface MessageGateLimits {
   maxMessageBytes: number;

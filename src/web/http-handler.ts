@@ -3,7 +3,7 @@ import { requestPath, sendBody, sendJson } from '../ops/http-listen.js';
 import type { Logger } from '../ops/logger.js';
 import type { Asset } from './assets.js';
 import { BUILD_COMMAND } from './bundle.js';
-import type { RateLimiter } from './rate-limit.js';
+import type { RateLimiter } from '../ops/rate-limit.js';
 import { parseTokenRequest } from './token-request.js';
 import { issueToken, missingCredentials, TokenRequestRefused, type TokenConfig } from './token.js';
 

@@ -11,7 +11,7 @@ import { byLabel } from '../ops/metrics.js';
 import { type Asset, loadAssets } from './assets.js';
 import { BUILD_COMMAND, CLIENT_BUNDLE_DIR, missingBundleFiles } from './bundle.js';
 import { createRequestHandler, type TokenOutcome } from './http-handler.js';
-import { RateLimiter } from './rate-limit.js';
+import { RateLimiter } from '../ops/rate-limit.js';
 import { missingCredentials, type TokenConfig } from './token.js';
 
 export type WebConfig = TokenConfig & Pick<Config, 'WEB_HOST' | 'WEB_PORT' | 'WEB_TOKEN_RATE_LIMIT_PER_MIN'>;

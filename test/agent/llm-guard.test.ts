@@ -125,7 +125,7 @@ async function interrupt(stream: ReadableStream<unknown>, pendingRead: Promise<u
 const settle = () => new Promise((r) => setTimeout(r, 100));
 
 describe('LLM reply guard: an interruption is not a failure', () => {
-  it('an interruption before the first token reports no failure, adds no apology, and cancels the request', async () => {
+  it('an interruption before the first token reports no failure and cancels the provider stream', async () => {
     let sourceCancelled: unknown;
     const waiting = new ReadableStream<unknown>({
       pull: () => new Promise(() => undefined), // the provider has not answered yet
@@ -143,18 +143,38 @@ describe('LLM reply guard: an interruption is not a failure', () => {
     assert.deepEqual(failures, [], 'an interruption was reported as an LLM failure');
   });
 
-  it('an interruption midway through a reply reports no failure', async () => {
+  it('an interruption midway through a reply, while the provider is between tokens, reports no failure', async () => {
     const { guarded, failures } = guard(source(['Half of', ' a reply'], { hangAfter: 2 }), 5000);
     const reader = guarded.getReader();
     assert.deepEqual(await reader.read(), { done: false, value: 'Half of' });
+    assert.deepEqual(await reader.read(), { done: false, value: ' a reply' });
     const read = reader.read();
+    await new Promise((r) => setTimeout(r, 20));
     await interrupt(guarded, read, reader);
     await settle();
     assert.deepEqual(failures, []);
   });
 
-  it('a reply interrupted before its first token is still timed out if nobody interrupts it', async () => {
-    // the same waiting provider, not interrupted: the guard does report it (so the test above can tell)
+  it('an interruption that lands as a token arrives reports no failure', async () => {
+    let push: ((chunk: string) => void) | undefined;
+    const streaming = new ReadableStream<unknown>({
+      start(controller) {
+        push = (chunk) => controller.enqueue(chunk);
+      },
+    });
+    const { guarded, failures } = guard(streaming, 5000);
+    const reader = guarded.getReader();
+    push!('First words');
+    assert.deepEqual(await reader.read(), { done: false, value: 'First words' });
+    reader.releaseLock();
+    // the provider's next token and the user's interruption in the same turn of the event loop
+    push!(' and more');
+    await guarded.cancel('interrupted');
+    await settle();
+    assert.deepEqual(failures, [], 'an interruption was reported as an LLM failure');
+  });
+
+  it('the same waiting provider, not interrupted, is reported as a timeout (so the tests above can tell)', async () => {
     const waiting = new ReadableStream<unknown>({ pull: () => new Promise(() => undefined) });
     const { guarded, failures } = guard(waiting, 100);
     assert.deepEqual(await collect(guarded), [APOLOGY]);

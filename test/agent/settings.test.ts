@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import {
-  ChatGate,
+  chatGate,
   type ConversationEnd,
   ConversationWatchdog,
   llmSettings,
@@ -69,14 +69,14 @@ describe('agent settings', () => {
 describe('conversation limits', () => {
   it('admits typed chat up to the per-minute rate, refilled evenly over the minute', () => {
     let now = 0;
-    const gate = new ChatGate(3, () => now);
-    assert.deepEqual([gate.take(), gate.take(), gate.take(), gate.take()], [true, true, true, false]);
+    const gate = chatGate(3, () => now);
+    assert.deepEqual([gate.tryTake(), gate.tryTake(), gate.tryTake(), gate.tryTake()], [true, true, true, false]);
     now += 10_000; // a third of a token back
-    assert.equal(gate.take(), false);
+    assert.equal(gate.tryTake(), false);
     now += 10_000; // 2/3 + 1/3 = one token
-    assert.equal(gate.take(), true);
+    assert.equal(gate.tryTake(), true);
     now += 10 * 60_000; // never more than the burst
-    assert.deepEqual([gate.take(), gate.take(), gate.take(), gate.take()], [true, true, true, false]);
+    assert.deepEqual([gate.tryTake(), gate.tryTake(), gate.tryTake(), gate.tryTake()], [true, true, true, false]);
   });
 
   it('reads a chat stream up to the limit and stops reading (closing the stream) as soon as it is longer', async () => {

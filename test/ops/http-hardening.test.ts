@@ -11,7 +11,7 @@ import { Gauge } from 'prom-client';
 import { App } from '../../src/app.js';
 import type { Component } from '../../src/component.js';
 import { createRequestHandler } from '../../src/web/http-handler.js';
-import { RateLimiter } from '../../src/web/rate-limit.js';
+import { RateLimiter } from '../../src/ops/rate-limit.js';
 import { startWeb, type RunningWeb } from '../support/web.js';
 import { hardenHttpServer, listen, requestPath, safeHandler } from '../../src/ops/http-listen.js';
 import { createLogger } from '../../src/ops/logger.js';

@@ -11,7 +11,7 @@ import { createLogger } from '../../src/ops/logger.js';
 import { createMetricsRegistry } from '../../src/ops/metrics.js';
 import { BUNDLE_FILES } from '../../src/web/bundle.js';
 import { createWebComponent, type WebComponent } from '../../src/web/index.js';
-import { RateLimiter } from '../../src/web/rate-limit.js';
+import { RateLimiter } from '../../src/ops/rate-limit.js';
 import { startWeb } from '../support/web.js';
 
 const ENV = { LIVEKIT_API_KEY: 'k', LIVEKIT_API_SECRET: 'component-test-secret-0123456789' };
