@@ -7,7 +7,7 @@
  * reports readiness: ready only while the worker is registered with the LiveKit server.
  */
 import { EventEmitter } from 'node:events';
-import { extname } from 'node:path';
+import { extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AgentServer, initializeLogger, loggerOptions, ServerOptions } from '@livekit/agents';
 import type { Registry } from 'prom-client';
@@ -15,6 +15,7 @@ import type { Component, ComponentHealth } from '../component.js';
 import { maskUrlCredentials } from '../config/mask.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../ops/logger.js';
+import { checkVoiceInstalled } from '../tts/voice.js';
 import { ControlServer, type JobEvent } from './control-channel.js';
 import { AgentMetrics } from './metrics.js';
 import { providerWarnings } from './settings.js';
@@ -88,6 +89,8 @@ class LiveKitAgentComponent implements AgentComponent {
   }
 
   async start(): Promise<void> {
+    // Job processes load the voice: a missing one is reported here, before any room is taken.
+    await checkVoiceInstalled(resolve(process.cwd(), this.config.VOICES_DIR), this.config.TTS_VOICE);
     for (const warning of providerWarnings(this.config)) this.logger.warn(warning);
     if (!loggerOptions()) {
       initializeLogger({ pretty: this.config.LOG_FORMAT === 'pretty', level: frameworkLogLevel(this.config.LOG_LEVEL) });
