@@ -96,23 +96,53 @@ try {
   await dispose();
 }
 
-const complete = turns.filter((t) =>
-  ['eou_delay', 'llm_ttft', 'llm_first_sentence', 'tts_ttfb'].every((s) => t.stages[s as TurnStage] !== undefined),
-);
+const complete = turns.filter((t) => ['eou_delay', 'llm_ttft', 'llm_first_sentence', 'tts_ttfb'].every((s) => t.stages[s as TurnStage] !== undefined));
 // Piper speaks sentence by sentence, so the LLM's share is its time to the first complete sentence
 // (its time to the first token is inside it).
 const overhead = (t: Turn) => t.totalMs - (t.stages.eou_delay! + t.stages.llm_first_sentence! + t.stages.tts_ttfb!);
 const row = (name: string, values: number[]) =>
   `${name.padEnd(34)}${String(Math.round(percentile(values, 50))).padStart(8)}${String(Math.round(percentile(values, 95))).padStart(8)}`;
 
-process.stdout.write(`\nagent voice-to-voice latency, ${complete.length} turns (LLM: ${llmEngine === 'stand-in' ? 'STAND-IN, not a model' : bench.llm.model})\n`);
+process.stdout.write(
+  `\nagent voice-to-voice latency, ${complete.length} turns (LLM: ${llmEngine === 'stand-in' ? 'STAND-IN, not a model' : bench.llm.model})\n`,
+);
 process.stdout.write(`${'per turn'.padEnd(34)}${'p50 ms'.padStart(8)}${'p95 ms'.padStart(8)}\n`);
-process.stdout.write(`${row('total (stop speaking -> audio)', complete.map((t) => t.totalMs))}\n`);
-process.stdout.write(`${row('  end-of-utterance delay', complete.map((t) => t.stages.eou_delay!))}\n`);
-process.stdout.write(`${row('    of which STT request', complete.map((t) => t.stages.stt_duration ?? Number.NaN))}\n`);
-process.stdout.write(`${row('  LLM time to first sentence', complete.map((t) => t.stages.llm_first_sentence!))}\n`);
-process.stdout.write(`${row('    of which first token', complete.map((t) => t.stages.llm_ttft!))}\n`);
-process.stdout.write(`${row('  TTS time to first audio', complete.map((t) => t.stages.tts_ttfb!))}\n`);
+process.stdout.write(
+  `${row(
+    'total (stop speaking -> audio)',
+    complete.map((t) => t.totalMs),
+  )}\n`,
+);
+process.stdout.write(
+  `${row(
+    '  end-of-utterance delay',
+    complete.map((t) => t.stages.eou_delay!),
+  )}\n`,
+);
+process.stdout.write(
+  `${row(
+    '    of which STT request',
+    complete.map((t) => t.stages.stt_duration ?? Number.NaN),
+  )}\n`,
+);
+process.stdout.write(
+  `${row(
+    '  LLM time to first sentence',
+    complete.map((t) => t.stages.llm_first_sentence!),
+  )}\n`,
+);
+process.stdout.write(
+  `${row(
+    '    of which first token',
+    complete.map((t) => t.stages.llm_ttft!),
+  )}\n`,
+);
+process.stdout.write(
+  `${row(
+    '  TTS time to first audio',
+    complete.map((t) => t.stages.tts_ttfb!),
+  )}\n`,
+);
 process.stdout.write(`${row('  orchestration overhead', complete.map(overhead))}\n`);
 const overheadP50 = percentile(complete.map(overhead), 50);
 process.stdout.write(`target overhead p50 <= 100 ms: ${overheadP50 <= 100 ? 'met' : 'NOT met'} (${Math.round(overheadP50)} ms)\n`);

@@ -62,7 +62,15 @@ function rssMb(pid: number): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function runSession(url: string, index: number, deadline: number, maxTexts: number, listen: boolean, startDelayMs: number, result: StepResult): Promise<void> {
+async function runSession(
+  url: string,
+  index: number,
+  deadline: number,
+  maxTexts: number,
+  listen: boolean,
+  startDelayMs: number,
+  result: StepResult,
+): Promise<void> {
   await sleep(startDelayMs);
   const client = await LegacyClient.connect(url, { timeoutMs: 30_000 });
   client.retainFrames = false;
@@ -178,13 +186,19 @@ async function main(): Promise<void> {
     if (one && ten) {
       const base = stats(one.samples.map((s) => s.firstAudioMs)).p95;
       const at10 = stats(ten.samples.map((s) => s.firstAudioMs)).p95;
-      checks.push(['first-audio p95 at 10 sessions <= 3x 1 session', at10 <= 3 * base, `${(at10 / base).toFixed(2)}x (${at10.toFixed(0)} vs ${base.toFixed(0)} ms)`]);
+      checks.push([
+        'first-audio p95 at 10 sessions <= 3x 1 session',
+        at10 <= 3 * base,
+        `${(at10 / base).toFixed(2)}x (${at10.toFixed(0)} vs ${base.toFixed(0)} ms)`,
+      ]);
     }
     if (fifty) checks.push(['no frame gaps at 50 sessions', fifty.gaps === 0 && fifty.samples.length > 0, `${fifty.gaps} gaps in ${fifty.frames} frames`]);
     process.stdout.write(
-      '\nfirst audio: text sent -> first frame received (client clock); overhead: that minus the engine\'s own first-sentence\n' +
-        'synthesis time reported by the server; in-server: the server\'s own arrival -> first frame sent, minus the same.\n' +
-        `machine load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} cores\n`,
+      "\nfirst audio: text sent -> first frame received (client clock); overhead: that minus the engine's own first-sentence\n" +
+        "synthesis time reported by the server; in-server: the server's own arrival -> first frame sent, minus the same.\n" +
+        `machine load average at the end: ${loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' ')} on ${availableParallelism()} cores\n`,
     );
     process.stdout.write('\ntargets:\n');
     for (const [name, ok, detail] of checks) process.stdout.write(`  ${ok ? 'PASS' : 'FAIL'}  ${name}: ${detail}\n`);

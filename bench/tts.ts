@@ -156,14 +156,17 @@ function table(ours: Summary, ref: Summary): string {
 async function main(): Promise<number> {
   const voicesDir = requireTestVoice(voiceName);
   console.log(`TTS benchmark: voice ${voiceName}, ${SENTENCES.length} sentences + a 5-sentence paragraph, best of ${rounds} round(s)`);
-  const engine = new PiperEngine({
-    VOICES_DIR: voicesDir,
-    TTS_VOICE: voiceName,
-    TTS_MAX_VOICES: 1,
-    TTS_INTRA_OP_THREADS: Number(process.env.VO_BENCH_THREADS ?? 0) || 0,
-    ESPEAK_LIBRARY: undefined,
-    ESPEAK_DATA_PATH: undefined,
-  }, { allowSpinning: process.env.VO_BENCH_SPIN === '1' });
+  const engine = new PiperEngine(
+    {
+      VOICES_DIR: voicesDir,
+      TTS_VOICE: voiceName,
+      TTS_MAX_VOICES: 1,
+      TTS_INTRA_OP_THREADS: Number(process.env.VO_BENCH_THREADS ?? 0) || 0,
+      ESPEAK_LIBRARY: undefined,
+      ESPEAK_DATA_PATH: undefined,
+    },
+    { allowSpinning: process.env.VO_BENCH_SPIN === '1' },
+  );
   await engine.load(voiceName, true);
   const oursResult: Result = { sampleRate: await engine.sampleRate(), rounds: [], peakRssMb: 0 };
   const refResult: Result = { sampleRate: 0, rounds: [], peakRssMb: 0 };

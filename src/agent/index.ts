@@ -82,7 +82,10 @@ class LiveKitAgentComponent implements AgentComponent {
       this.metrics.record(event);
       if (event.type === 'provider_error') {
         const { type: _type, ...fields } = event;
-        this.logger.error(fields, `${event.provider === 'stt' ? 'speech-to-text' : 'language model'} failed (${event.kind}) at ${event.host}: ${event.cause}; the user heard an apology`);
+        this.logger.error(
+          fields,
+          `${event.provider === 'stt' ? 'speech-to-text' : 'language model'} failed (${event.kind}) at ${event.host}: ${event.cause}; the user heard an apology`,
+        );
       }
       this.events.emit('event', event);
     });
@@ -176,9 +179,7 @@ class LiveKitAgentComponent implements AgentComponent {
       const remaining = Math.max(0, deadline - Date.now());
       // Let conversations in flight finish until the deadline, then close everything.
       await worker.drain(remaining).catch((err: unknown) => this.logger.warn({ err }, 'agent worker drain ended early'));
-      await withTimeout(worker.close(), Math.max(1000, deadline - Date.now()), () =>
-        this.logger.warn('agent worker did not close before the deadline'),
-      );
+      await withTimeout(worker.close(), Math.max(1000, deadline - Date.now()), () => this.logger.warn('agent worker did not close before the deadline'));
       await withTimeout(this.running ?? Promise.resolve(), 1000, () => undefined);
     }
     this.registered = false;

@@ -96,11 +96,7 @@ class VoiceAgent extends voice.Agent {
     super({ instructions });
   }
 
-  override async llmNode(
-    chatCtx: llm.ChatContext,
-    toolCtx: llm.ToolContext,
-    modelSettings: voice.ModelSettings,
-  ): ReturnType<voice.Agent['llmNode']> {
+  override async llmNode(chatCtx: llm.ChatContext, toolCtx: llm.ToolContext, modelSettings: voice.ModelSettings): ReturnType<voice.Agent['llmNode']> {
     const source = await voice.Agent.default.llmNode(this, chatCtx, toolCtx, modelSettings);
     if (!source) return null;
     return guardLlmStream(source, {
@@ -220,9 +216,7 @@ async function entry(ctx: JobContext): Promise<void> {
     : undefined;
 
   let providerError: string | undefined;
-  const model = llmConfig
-    ? new openai.LLM({ model: llmConfig.model, baseURL: llmConfig.baseURL, apiKey: llmConfig.apiKey })
-    : undefined;
+  const model = llmConfig ? new openai.LLM({ model: llmConfig.model, baseURL: llmConfig.baseURL, apiKey: llmConfig.apiKey }) : undefined;
   model?.on('error', (event) => {
     if (!event.recoverable) providerError = describeError(event.error);
   });
@@ -314,7 +308,10 @@ async function entry(ctx: JobContext): Promise<void> {
       textEnabled: false,
     },
   });
-  logger.info({ voice: voiceName, participant: participant.identity, llm: llmConfig?.provider ?? null, stt: sttConfig?.provider ?? null }, 'agent session started');
+  logger.info(
+    { voice: voiceName, participant: participant.identity, llm: llmConfig?.provider ?? null, stt: sttConfig?.provider ?? null },
+    'agent session started',
+  );
 
   if (!model) {
     session.say(NO_LLM_NOTICE, { allowInterruptions: false, addToChatCtx: false });

@@ -99,9 +99,7 @@ export function guardLlmStream<T>(source: ReadableStream<T>, options: GuardOptio
         if (!failure) reportSentence();
         if (!failure && !produced) {
           const providerError = options.takeProviderError();
-          failure = providerError
-            ? { kind: 'error', cause: providerError }
-            : { kind: 'empty', cause: 'the model answered without any text' };
+          failure = providerError ? { kind: 'error', cause: providerError } : { kind: 'empty', cause: 'the model answered without any text' };
         }
       } catch (err) {
         failure = { kind: 'error', cause: options.takeProviderError() ?? String((err as Error)?.message ?? err) };

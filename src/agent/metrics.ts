@@ -43,8 +43,7 @@ export class AgentMetrics {
       labelNames: ['provider', 'kind'],
       registers: [registry],
     });
-    const stage = (name: TurnStage) =>
-      new Histogram({ name: `agent_turn_${name}_seconds`, help: STAGE_HELP[name], buckets: BUCKETS, registers: [registry] });
+    const stage = (name: TurnStage) => new Histogram({ name: `agent_turn_${name}_seconds`, help: STAGE_HELP[name], buckets: BUCKETS, registers: [registry] });
     this.stages = {
       eou_delay: stage('eou_delay'),
       transcription_delay: stage('transcription_delay'),

@@ -127,9 +127,7 @@ export function describeError(err: unknown): string {
     if (current instanceof Error) {
       const code = (current as NodeJS.ErrnoException).code;
       const status = (current as { status?: unknown }).status;
-      parts.push(
-        `${current.name}: ${current.message}${code ? ` (${code})` : ''}${typeof status === 'number' ? ` [HTTP ${status}]` : ''}`,
-      );
+      parts.push(`${current.name}: ${current.message}${code ? ` (${code})` : ''}${typeof status === 'number' ? ` [HTTP ${status}]` : ''}`);
       current = (current as { cause?: unknown }).cause;
     } else {
       parts.push(String(current));

@@ -98,7 +98,12 @@ export function resolveInstructions(config: Pick<AgentConfig, 'AGENT_INSTRUCTION
   return text.trim();
 }
 
-const voiceMetadata = z.object({ voice: z.string().trim().regex(/^[A-Za-z0-9_.-]{1,100}$/) });
+const voiceMetadata = z.object({
+  voice: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.-]{1,100}$/),
+});
 
 /**
  * The voice asked for in room or participant metadata (`{"voice": "NAME"}`), participant first.
@@ -119,8 +124,7 @@ export function voiceFromMetadata(...metadata: Array<string | undefined>): strin
   return undefined;
 }
 
-export const NO_LLM_NOTICE =
-  'Hello. No language model is configured for this assistant, so I cannot answer yet. Please ask the operator to set one up.';
+export const NO_LLM_NOTICE = 'Hello. No language model is configured for this assistant, so I cannot answer yet. Please ask the operator to set one up.';
 export const STT_APOLOGY = "Sorry, I couldn't understand that because my speech recognition is having trouble. Please try again in a moment.";
 export const LLM_APOLOGY = "Sorry, I'm having trouble thinking right now. Please try again in a moment.";
 export const MAX_CONVERSATION_NOTICE = "We've reached the time limit for this conversation. Thank you for talking with me. Goodbye!";

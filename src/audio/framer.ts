@@ -12,7 +12,11 @@ export class Framer {
    * `frameMs` is not a whole number of samples at this rate (20 ms at 11025 Hz: 221 samples),
    * instead of throwing a RangeError.
    */
-  constructor(readonly sampleRate: number, frameMs = 20, options: { round?: boolean } = {}) {
+  constructor(
+    readonly sampleRate: number,
+    frameMs = 20,
+    options: { round?: boolean } = {},
+  ) {
     const exact = (sampleRate * frameMs) / 1000;
     const n = options.round ? Math.max(1, Math.round(exact)) : exact;
     if (!Number.isInteger(n) || n <= 0) {

@@ -140,9 +140,7 @@ export class Resampler {
     const lastTap = firstTap + taps - 1;
     // outputs j < end are ready: all of them at the end of input, otherwise those whose last tap is in
     // (floor(j * down / up) + lastTap < inCount  <=>  j < (inCount - lastTap) * up / down)
-    const end = final
-      ? Math.ceil((this.inCount * up) / down)
-      : Math.max(this.outIndex, Math.ceil(((this.inCount - lastTap) * up) / down));
+    const end = final ? Math.ceil((this.inCount * up) / down) : Math.max(this.outIndex, Math.ceil(((this.inCount - lastTap) * up) / down));
     const result = new Int16Array(end - this.outIndex);
     const buf = this.buf;
     const bufLength = this.bufLength;

@@ -106,7 +106,8 @@ export class RealtimePlayer {
       this.child.stdin?.write(frame);
       this.playheadAt += (frame.length / 2 / 48_000) * 1000;
     }
-    if (this.queue.length > 0) this.timer = setTimeout(() => {
+    if (this.queue.length > 0)
+      this.timer = setTimeout(() => {
         this.timer = undefined;
         this.pump();
       }, 20);

@@ -40,13 +40,16 @@ export const url = (protocols: readonly string[]) =>
   z
     .string()
     .trim()
-    .refine((v) => {
-      try {
-        return protocols.includes(new URL(v).protocol.replace(':', ''));
-      } catch {
-        return false;
-      }
-    }, `a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`);
+    .refine(
+      (v) => {
+        try {
+          return protocols.includes(new URL(v).protocol.replace(':', ''));
+        } catch {
+          return false;
+        }
+      },
+      `a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`,
+    );
 
 /** Empty string means "not set" for optional values, so `.env` files can blank a default. */
 export const optional = <T extends z.ZodType<unknown, string>>(inner: T) =>
@@ -59,14 +62,12 @@ export const optional = <T extends z.ZodType<unknown, string>>(inner: T) =>
 export const text = () => z.string();
 export const host = () => z.string().trim().min(1, 'a host name or IP address');
 export const list = () =>
-  z
-    .string()
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter((s) => s.length > 0),
-    );
+  z.string().transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+  );
 
 /**
  * A shared secret clients present (e.g. a bearer token): unset or empty = not set; otherwise at
@@ -95,7 +96,11 @@ export const token = (minLength: number) => {
  * and IPv4-mapped loopback. The unspecified addresses (0.0.0.0, ::) and every other name are not.
  */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/\.$/, '');
   if (h === 'localhost') return true;
   if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)) return true;
   if (h === '::1' || h === '0:0:0:0:0:0:0:1') return true;

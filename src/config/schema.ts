@@ -19,30 +19,70 @@ interface VarSpec {
  */
 export const VARIABLES = {
   // --- core
-  ORCHESTRATOR_MODE: { schema: oneOf(MODES), default: 'agent', doc: 'What runs: `agent` (LiveKit worker + web page), `legacy` (WebSocket TTS server), `hybrid` (both).' },
+  ORCHESTRATOR_MODE: {
+    schema: oneOf(MODES),
+    default: 'agent',
+    doc: 'What runs: `agent` (LiveKit worker + web page), `legacy` (WebSocket TTS server), `hybrid` (both).',
+  },
   LOG_LEVEL: { schema: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', doc: 'pino log level.' },
   LOG_FORMAT: { schema: oneOf(['json', 'pretty']), default: 'json', doc: '`json` (one object per line) or `pretty` (human-readable; `just dev*` sets it).' },
-  HEALTH_HOST: { schema: host(), default: '127.0.0.1', doc: 'Bind address of the ops HTTP server (`/health`, `/ready`, `/metrics`, `/status`); `0.0.0.0` to reach it from other machines (the container image sets it).' },
+  HEALTH_HOST: {
+    schema: host(),
+    default: '127.0.0.1',
+    doc: 'Bind address of the ops HTTP server (`/health`, `/ready`, `/metrics`, `/status`); `0.0.0.0` to reach it from other machines (the container image sets it).',
+  },
   HEALTH_PORT: { schema: portOrZero(), default: '8081', doc: 'Port of the ops HTTP server (0 = ephemeral).' },
-  SHUTDOWN_TIMEOUT_MS: { schema: int(0, 600_000), default: '10000', doc: 'On SIGTERM/SIGINT, how long work in flight may take to finish before the process exits anyway.' },
+  SHUTDOWN_TIMEOUT_MS: {
+    schema: int(0, 600_000),
+    default: '10000',
+    doc: 'On SIGTERM/SIGINT, how long work in flight may take to finish before the process exits anyway.',
+  },
 
   // --- text-to-speech (Piper)
-  VOICES_DIR: { schema: text(), default: 'voices', doc: 'Folder holding Piper voices (`NAME.onnx` + `NAME.onnx.json`); relative paths are resolved from the working directory.' },
+  VOICES_DIR: {
+    schema: text(),
+    default: 'voices',
+    doc: 'Folder holding Piper voices (`NAME.onnx` + `NAME.onnx.json`); relative paths are resolved from the working directory.',
+  },
   TTS_VOICE: { schema: text().pipe(textNonEmpty()), default: 'en_US-lessac-medium', doc: 'Default Piper voice name.' },
-  TTS_MAX_VOICES: { schema: int(1, 64), default: '2', doc: 'Most voices kept loaded at once (least recently used is unloaded; TTS_VOICE and voices in use are never unloaded).' },
+  TTS_MAX_VOICES: {
+    schema: int(1, 64),
+    default: '2',
+    doc: 'Most voices kept loaded at once (least recently used is unloaded; TTS_VOICE and voices in use are never unloaded).',
+  },
   TTS_WARMUP: { schema: bool(), default: 'true', doc: 'Synthesize a short phrase at start so the first request is not cold.' },
   TTS_INTRA_OP_THREADS: { schema: int(0, 64), default: '0', doc: 'onnxruntime intra-op threads per voice (0 = runtime default).' },
-  TTS_MAX_PHONEMES_PER_CHUNK: { schema: int(50, 5000), default: '200', doc: "Most phonemes in one inference (about 5 s of speech): a longer sentence is cut at clause, else word boundaries. Bounds how long one client's text can hold the engine before another client's first audio." },
+  TTS_MAX_PHONEMES_PER_CHUNK: {
+    schema: int(50, 5000),
+    default: '200',
+    doc: "Most phonemes in one inference (about 5 s of speech): a longer sentence is cut at clause, else word boundaries. Bounds how long one client's text can hold the engine before another client's first audio.",
+  },
   TTS_MAX_LENGTH_SCALE: { schema: number(1, 20), default: '4', doc: 'Slowest speech allowed: a larger length scale (speed below 1/this) is clamped to it.' },
   ESPEAK_LIBRARY: { schema: optional(text()), doc: 'Path of `libespeak-ng.so.1` when it is not on the default library path.' },
   ESPEAK_DATA_PATH: { schema: optional(text()), doc: 'Folder containing `espeak-ng-data` when not the system default.' },
-  VOICES_BASE_URL: { schema: url(['https', 'http']), default: 'https://huggingface.co/rhasspy/piper-voices/resolve/main', doc: 'Where `voices download` fetches public Piper voices from.' },
+  VOICES_BASE_URL: {
+    schema: url(['https', 'http']),
+    default: 'https://huggingface.co/rhasspy/piper-voices/resolve/main',
+    doc: 'Where `voices download` fetches public Piper voices from.',
+  },
 
   // --- legacy WebSocket server
-  LEGACY_HOST: { schema: host(), default: '127.0.0.1', doc: 'Bind address of the legacy WebSocket server; any other than a loopback address needs LEGACY_AUTH_TOKEN (or LEGACY_ALLOW_ANONYMOUS=true).' },
+  LEGACY_HOST: {
+    schema: host(),
+    default: '127.0.0.1',
+    doc: 'Bind address of the legacy WebSocket server; any other than a loopback address needs LEGACY_AUTH_TOKEN (or LEGACY_ALLOW_ANONYMOUS=true).',
+  },
   LEGACY_PORT: { schema: portOrZero(), default: '8080', doc: 'Port of the legacy WebSocket server (0 = ephemeral).' },
-  LEGACY_AUTH_TOKEN: { schema: token(16), secret: true, doc: 'When set, clients must send it as `Authorization: Bearer TOKEN` or `?token=TOKEN`; at least 16 visible characters.' },
-  LEGACY_ALLOW_ANONYMOUS: { schema: bool(), default: 'false', doc: 'Allow the legacy server on a non-loopback LEGACY_HOST without LEGACY_AUTH_TOKEN (anyone who reaches the port can use it).' },
+  LEGACY_AUTH_TOKEN: {
+    schema: token(16),
+    secret: true,
+    doc: 'When set, clients must send it as `Authorization: Bearer TOKEN` or `?token=TOKEN`; at least 16 visible characters.',
+  },
+  LEGACY_ALLOW_ANONYMOUS: {
+    schema: bool(),
+    default: 'false',
+    doc: 'Allow the legacy server on a non-loopback LEGACY_HOST without LEGACY_AUTH_TOKEN (anyone who reaches the port can use it).',
+  },
   LEGACY_ALLOWED_ORIGINS: { schema: list(), default: '', doc: 'Comma-separated allowed `Origin` values for browser clients; empty = any.' },
   LEGACY_MAX_CONNECTIONS: { schema: int(1, 100_000), default: '100', doc: 'Most concurrent WebSocket connections; more are refused with a reason.' },
   LEGACY_MAX_MESSAGE_BYTES: { schema: int(64, 16 * 1024 * 1024), default: '65536', doc: 'Largest client message accepted.' },
@@ -50,22 +90,55 @@ export const VARIABLES = {
   LEGACY_MAX_QUEUED_TEXTS: { schema: int(1, 10_000), default: '16', doc: 'Most texts waiting per session behind the one being spoken.' },
   LEGACY_RATE_LIMIT_PER_SEC: { schema: number(0.1, 100_000), default: '20', doc: 'Messages per second a connection may send (token bucket).' },
   LEGACY_RATE_LIMIT_BURST: { schema: int(1, 100_000), default: '40', doc: 'Burst size of the per-connection rate limit.' },
-  LEGACY_CONTROL_RATE_LIMIT_PER_SEC: { schema: number(0.1, 100_000), default: '50', doc: 'PAUSE/RESUME/STOP and ping messages per second a connection may send: their own budget, so a text flood never blocks them.' },
+  LEGACY_CONTROL_RATE_LIMIT_PER_SEC: {
+    schema: number(0.1, 100_000),
+    default: '50',
+    doc: 'PAUSE/RESUME/STOP and ping messages per second a connection may send: their own budget, so a text flood never blocks them.',
+  },
   LEGACY_CONTROL_RATE_LIMIT_BURST: { schema: int(1, 100_000), default: '100', doc: 'Burst size of the control-message budget.' },
-  LEGACY_IDLE_TIMEOUT_MS: { schema: int(1000, 86_400_000), default: '300000', doc: 'A session with no client message and no audio in flight for this long is closed.' },
+  LEGACY_IDLE_TIMEOUT_MS: {
+    schema: int(1000, 86_400_000),
+    default: '300000',
+    doc: 'A session with no client message and no audio in flight for this long is closed.',
+  },
   LEGACY_MAX_SESSION_MS: { schema: int(1000, 86_400_000), default: '3600000', doc: 'Longest a session may last.' },
-  LEGACY_SEND_HIGH_WATER_BYTES: { schema: int(4096, 256 * 1024 * 1024), default: '524288', doc: 'Backpressure: while more than this many bytes wait to be sent to a client, no further audio frame is produced for it.' },
-  LEGACY_SLOW_CONSUMER_TIMEOUT_MS: { schema: int(100, 3_600_000), default: '15000', doc: 'A client held at the high-water mark that reads nothing for this long is cut off with `SLOW_CONSUMER`.' },
-  LEGACY_SEND_BUFFER_BYTES: { schema: int(65_536, 1024 * 1024 * 1024), default: '8388608', doc: 'Hard cap on unsent bytes for one client (control replies included); beyond it the session ends at once with `SLOW_CONSUMER`.' },
-  LEGACY_PACING: { schema: oneOf(['none', 'realtime']), default: 'none', doc: '`none`: send audio as fast as the client reads: backpressure above LEGACY_SEND_HIGH_WATER_BYTES; `realtime`: one 20 ms frame every 20 ms (same backpressure).' },
+  LEGACY_SEND_HIGH_WATER_BYTES: {
+    schema: int(4096, 256 * 1024 * 1024),
+    default: '524288',
+    doc: 'Backpressure: while more than this many bytes wait to be sent to a client, no further audio frame is produced for it.',
+  },
+  LEGACY_SLOW_CONSUMER_TIMEOUT_MS: {
+    schema: int(100, 3_600_000),
+    default: '15000',
+    doc: 'A client held at the high-water mark that reads nothing for this long is cut off with `SLOW_CONSUMER`.',
+  },
+  LEGACY_SEND_BUFFER_BYTES: {
+    schema: int(65_536, 1024 * 1024 * 1024),
+    default: '8388608',
+    doc: 'Hard cap on unsent bytes for one client (control replies included); beyond it the session ends at once with `SLOW_CONSUMER`.',
+  },
+  LEGACY_PACING: {
+    schema: oneOf(['none', 'realtime']),
+    default: 'none',
+    doc: '`none`: send audio as fast as the client reads: backpressure above LEGACY_SEND_HIGH_WATER_BYTES; `realtime`: one 20 ms frame every 20 ms (same backpressure).',
+  },
 
   // --- agent (LiveKit)
   LIVEKIT_URL: { schema: url(['ws', 'wss', 'http', 'https']), default: 'ws://127.0.0.1:7880', doc: 'LiveKit server the worker registers with.' },
   LIVEKIT_API_KEY: { schema: text(), default: 'devkey', doc: 'LiveKit API key (the default matches `livekit-server --dev`).' },
-  LIVEKIT_API_SECRET: { schema: text(), default: 'secret', secret: true, doc: 'LiveKit API secret (the default matches `livekit-server --dev`; that public dev secret is refused unless LIVEKIT_URL is a loopback address).' },
+  LIVEKIT_API_SECRET: {
+    schema: text(),
+    default: 'secret',
+    secret: true,
+    doc: 'LiveKit API secret (the default matches `livekit-server --dev`; that public dev secret is refused unless LIVEKIT_URL is a loopback address).',
+  },
   AGENT_NAME: { schema: text().pipe(textNonEmpty()), default: 'voice-assistant', doc: 'Name the worker registers under (explicit dispatch).' },
   AGENT_HEALTH_PORT: { schema: portOrZero(), default: '8082', doc: "Port of the LiveKit framework's own worker health server (kept apart from HEALTH_PORT)." },
-  AGENT_INSTRUCTIONS: { schema: text(), default: 'You are a friendly voice assistant. Answer briefly in plain spoken sentences, without lists or markup.', doc: 'System instructions for the LLM.' },
+  AGENT_INSTRUCTIONS: {
+    schema: text(),
+    default: 'You are a friendly voice assistant. Answer briefly in plain spoken sentences, without lists or markup.',
+    doc: 'System instructions for the LLM.',
+  },
   AGENT_INSTRUCTIONS_FILE: { schema: optional(text()), doc: 'File whose content replaces AGENT_INSTRUCTIONS.' },
   AGENT_GREETING: { schema: text(), default: 'Hello! How can I help you today?', doc: 'Spoken when a user joins (empty = no greeting).' },
   OPENAI_API_KEY: { schema: optional(text()), secret: true, doc: 'API key for the OpenAI (or compatible) STT and LLM.' },
@@ -74,20 +147,55 @@ export const VARIABLES = {
   STT_MODEL: { schema: text().pipe(textNonEmpty()), default: 'whisper-1', doc: 'Speech-to-text model name.' },
   STT_BASE_URL: { schema: optional(url(['http', 'https'])), doc: 'OpenAI-compatible transcription server; unset = OpenAI.' },
   STT_LANGUAGE: { schema: text(), default: 'en', doc: 'Language hint for speech-to-text.' },
-  AGENT_PROVIDER_TIMEOUT_MS: { schema: int(500, 120_000), default: '8000', doc: 'Longest the agent waits for a speech-to-text result or for the next LLM token before apologising to the user.' },
-  AGENT_MAX_SESSIONS: { schema: int(1, 1000), default: '8', doc: 'Conversations one worker takes at once; its reported load is sessions / this, so LiveKit sends further rooms to other workers.' },
-  AGENT_IDLE_PROCESSES: { schema: int(1, 16), default: '1', doc: 'Job processes kept started and warmed (VAD + Piper voice loaded) so a new room is answered at once.' },
-  AGENT_USER_AWAY_TIMEOUT_MS: { schema: int(5000, 86_400_000), default: '300000', doc: 'A conversation ends (the agent leaves the room) when no user is in the room, or user and agent have both been silent with no typed message, for this long.' },
-  AGENT_MAX_CONVERSATION_MS: { schema: int(60_000, 86_400_000), default: '3600000', doc: 'Longest a conversation may last; then the agent says goodbye and leaves the room.' },
+  AGENT_PROVIDER_TIMEOUT_MS: {
+    schema: int(500, 120_000),
+    default: '8000',
+    doc: 'Longest the agent waits for a speech-to-text result or for the next LLM token before apologising to the user.',
+  },
+  AGENT_MAX_SESSIONS: {
+    schema: int(1, 1000),
+    default: '8',
+    doc: 'Conversations one worker takes at once; its reported load is sessions / this, so LiveKit sends further rooms to other workers.',
+  },
+  AGENT_IDLE_PROCESSES: {
+    schema: int(1, 16),
+    default: '1',
+    doc: 'Job processes kept started and warmed (VAD + Piper voice loaded) so a new room is answered at once.',
+  },
+  AGENT_USER_AWAY_TIMEOUT_MS: {
+    schema: int(5000, 86_400_000),
+    default: '300000',
+    doc: 'A conversation ends (the agent leaves the room) when no user is in the room, or user and agent have both been silent with no typed message, for this long.',
+  },
+  AGENT_MAX_CONVERSATION_MS: {
+    schema: int(60_000, 86_400_000),
+    default: '3600000',
+    doc: 'Longest a conversation may last; then the agent says goodbye and leaves the room.',
+  },
   AGENT_MAX_CHAT_CHARS: { schema: int(1, 100_000), default: '2000', doc: 'Longest typed chat message the agent reads; longer ones are ignored.' },
-  AGENT_CHAT_RATE_PER_MIN: { schema: int(1, 10_000), default: '20', doc: 'Typed chat messages per minute the agent answers in one conversation; more are ignored.' },
+  AGENT_CHAT_RATE_PER_MIN: {
+    schema: int(1, 10_000),
+    default: '20',
+    doc: 'Typed chat messages per minute the agent answers in one conversation; more are ignored.',
+  },
 
   // --- web client
-  WEB_ENABLED: { schema: bool(), default: 'true', doc: 'Serve the web page and `POST /api/token` in agent and hybrid modes; `false` for worker-only deployments (no web server runs).' },
-  WEB_HOST: { schema: host(), default: '127.0.0.1', doc: 'Bind address of the web page and token endpoint; `0.0.0.0` to serve other machines (the container image sets it).' },
+  WEB_ENABLED: {
+    schema: bool(),
+    default: 'true',
+    doc: 'Serve the web page and `POST /api/token` in agent and hybrid modes; `false` for worker-only deployments (no web server runs).',
+  },
+  WEB_HOST: {
+    schema: host(),
+    default: '127.0.0.1',
+    doc: 'Bind address of the web page and token endpoint; `0.0.0.0` to serve other machines (the container image sets it).',
+  },
   WEB_PORT: { schema: portOrZero(), default: '3000', doc: 'Port of the web page and `POST /api/token` (agent and hybrid modes).' },
   WEB_ROOM_PREFIX: { schema: text().pipe(textNonEmpty()), default: 'voice-', doc: 'Prefix of room names handed out by the token endpoint.' },
-  WEB_PUBLIC_LIVEKIT_URL: { schema: optional(url(['ws', 'wss', 'http', 'https'])), doc: '`serverUrl` given to browsers (behind a proxy); unset = LIVEKIT_URL.' },
+  WEB_PUBLIC_LIVEKIT_URL: {
+    schema: optional(url(['ws', 'wss', 'http', 'https'])),
+    doc: '`serverUrl` given to browsers (behind a proxy); unset = LIVEKIT_URL.',
+  },
   WEB_TOKEN_TTL_SECONDS: { schema: int(60, 86_400), default: '900', doc: 'Lifetime of participant tokens.' },
   WEB_TOKEN_RATE_LIMIT_PER_MIN: { schema: int(1, 100_000), default: '30', doc: 'Token requests per minute allowed from one client address.' },
 } satisfies Record<string, VarSpec>;
@@ -99,9 +207,7 @@ function textNonEmpty() {
 export type VarName = keyof typeof VARIABLES;
 export type Config = Readonly<{ [K in VarName]: z.output<(typeof VARIABLES)[K]['schema']> }>;
 
-export const SECRET_VARS: readonly VarName[] = (Object.keys(VARIABLES) as VarName[]).filter(
-  (k) => (VARIABLES[k] as VarSpec).secret === true,
-);
+export const SECRET_VARS: readonly VarName[] = (Object.keys(VARIABLES) as VarName[]).filter((k) => (VARIABLES[k] as VarSpec).secret === true);
 
 export function specOf(name: VarName): VarSpec {
   return VARIABLES[name];

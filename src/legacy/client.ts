@@ -93,15 +93,17 @@ export class LegacyClient extends EventEmitter {
         fail(new ConnectError(`cannot connect to ${url}: ${why}`));
       });
       socket.once('close', () => fail(new ConnectError(`the server at ${url} closed the connection before the session started`)));
-      client.waitFor((m) => m.type === 'session_start', options.timeoutMs ?? 5000).then(
-        (start) => {
-          if (settled) return;
-          settled = true;
-          client.sessionId = String(start['session_id']);
-          resolve(client);
-        },
-        (err: Error) => fail(err),
-      );
+      client
+        .waitFor((m) => m.type === 'session_start', options.timeoutMs ?? 5000)
+        .then(
+          (start) => {
+            if (settled) return;
+            settled = true;
+            client.sessionId = String(start['session_id']);
+            resolve(client);
+          },
+          (err: Error) => fail(err),
+        );
     });
   }
 

@@ -32,7 +32,11 @@ export class MessageGate {
     const isControl = early?.ok === true && (early.message.type === 'control' || early.message.type === 'ping');
     if (!(isControl ? this.controlRate : this.rate).tryTake()) {
       const [rate, burst] = isControl ? [limits.controlRateLimitPerSec, limits.controlRateLimitBurst] : [limits.rateLimitPerSec, limits.rateLimitBurst];
-      return { ok: false, code: 'RATE_LIMITED', reason: `more than ${rate} ${isControl ? 'control ' : ''}messages per second (burst ${burst}); message dropped` };
+      return {
+        ok: false,
+        code: 'RATE_LIMITED',
+        reason: `more than ${rate} ${isControl ? 'control ' : ''}messages per second (burst ${burst}); message dropped`,
+      };
     }
     if (data.length > limits.maxMessageBytes) {
       return { ok: false, code: 'MESSAGE_TOO_LARGE', reason: `message of ${data.length} bytes exceeds the limit of ${limits.maxMessageBytes} bytes` };

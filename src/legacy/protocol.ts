@@ -34,15 +34,7 @@ export const REFUSAL_CODES = ['BAD_REQUEST', 'UNAUTHORIZED', 'ORIGIN_NOT_ALLOWED
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 
 /** Why a text or a session ended (the first three are the documented values). */
-export type EndReason =
-  | 'completed'
-  | 'client_disconnect'
-  | 'error'
-  | 'stopped'
-  | 'shutdown'
-  | 'idle_timeout'
-  | 'session_timeout'
-  | 'slow_consumer';
+export type EndReason = 'completed' | 'client_disconnect' | 'error' | 'stopped' | 'shutdown' | 'idle_timeout' | 'session_timeout' | 'slow_consumer';
 
 const voiceName = z
   .string()

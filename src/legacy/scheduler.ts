@@ -8,7 +8,10 @@ export class SynthesisScheduler {
   private running = 0;
   private readonly waiting: Waiter[] = [];
 
-  constructor(readonly concurrency: number, private readonly now: () => number = () => performance.now()) {}
+  constructor(
+    readonly concurrency: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   /**
    * Resolves with a release function once a slot is free; rejects if `signal` aborts first.

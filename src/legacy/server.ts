@@ -92,10 +92,7 @@ export class LegacyServer {
     for (const session of this.sessions) session.shutdown();
     const remaining = Math.max(0, deadline - Date.now());
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.allClosed(),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, remaining))),
-    ]);
+    await Promise.race([this.allClosed(), new Promise<void>((resolve) => (timer = setTimeout(resolve, remaining)))]);
     clearTimeout(timer);
     for (const socket of this.sockets) socket.terminate();
     this.http.closeAllConnections();
@@ -144,7 +141,11 @@ export class LegacyServer {
       return { status: 403, code: 'ORIGIN_NOT_ALLOWED', message: 'this Origin is not allowed' };
     }
     if (this.sockets.size + this.pendingUpgrades >= this.options.maxConnections) {
-      return { status: 503, code: 'TOO_MANY_CONNECTIONS', message: `the server is at its limit of ${this.options.maxConnections} connections; try again later` };
+      return {
+        status: 503,
+        code: 'TOO_MANY_CONNECTIONS',
+        message: `the server is at its limit of ${this.options.maxConnections} connections; try again later`,
+      };
     }
     return undefined;
   }

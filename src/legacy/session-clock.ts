@@ -43,14 +43,17 @@ export class SessionClock {
   private checkIdleIn(delayMs: number): void {
     clearTimeout(this.idleTimer);
     if (this.stopped) return;
-    this.idleTimer = setTimeout(() => {
-      this.idleTimer = undefined;
-      if (this.stopped) return;
-      const { idleTimeoutMs } = this.options;
-      if (!this.options.isIdle()) return this.checkIdleIn(idleTimeoutMs);
-      const idleFor = performance.now() - this.lastActivityAt;
-      if (idleFor >= idleTimeoutMs - 5) this.options.onIdle();
-      else this.checkIdleIn(idleTimeoutMs - idleFor);
-    }, Math.max(10, delayMs));
+    this.idleTimer = setTimeout(
+      () => {
+        this.idleTimer = undefined;
+        if (this.stopped) return;
+        const { idleTimeoutMs } = this.options;
+        if (!this.options.isIdle()) return this.checkIdleIn(idleTimeoutMs);
+        const idleFor = performance.now() - this.lastActivityAt;
+        if (idleFor >= idleTimeoutMs - 5) this.options.onIdle();
+        else this.checkIdleIn(idleTimeoutMs - idleFor);
+      },
+      Math.max(10, delayMs),
+    );
   }
 }

@@ -289,7 +289,14 @@ export class Session {
 
   private async speak(utterance: Utterance): Promise<void> {
     if (this.utteranceEvents) {
-      this.send({ type: 'utterance_start', utterance_id: utterance.id, text_chars: utterance.text.length, voice: utterance.voice ?? null, speed: utterance.speed ?? null, next_sequence: this.sender.sequence + 1 });
+      this.send({
+        type: 'utterance_start',
+        utterance_id: utterance.id,
+        text_chars: utterance.text.length,
+        voice: utterance.voice ?? null,
+        speed: utterance.speed ?? null,
+        next_sequence: this.sender.sequence + 1,
+      });
     }
     const outcome = await speak(utterance, {
       tts: this.deps.tts,

@@ -30,10 +30,7 @@ export class ListenError extends Error {
  * set it, when given) instead of leaving an 'error' event unhandled; once listening, later server
  * errors are logged rather than thrown.
  */
-export function listen(
-  server: Server,
-  options: { port: number; host: string; logger: Logger; name: string; variables?: string },
-): Promise<void> {
+export function listen(server: Server, options: { port: number; host: string; logger: Logger; name: string; variables?: string }): Promise<void> {
   const { port, host, logger, name, variables } = options;
   return new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {

@@ -27,10 +27,7 @@ const REDACT_PATHS = [
  * The one logger. Structured fields are redacted by path; any configured secret value that
  * slips into a message string is masked too, so a key never reaches the output.
  */
-export function createLogger(
-  config: Pick<Config, 'LOG_LEVEL' | 'LOG_FORMAT'> & Partial<Config>,
-  destination?: DestinationStream,
-): Logger {
+export function createLogger(config: Pick<Config, 'LOG_LEVEL' | 'LOG_FORMAT'> & Partial<Config>, destination?: DestinationStream): Logger {
   const secrets = SECRET_VARS.map((name) => config[name])
     .filter((v): v is string => typeof v === 'string' && v.length >= 4)
     // the LiveKit dev secret "secret" is public; masking the word everywhere would only add noise
@@ -42,10 +39,7 @@ export function createLogger(
     redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
     hooks: {
       logMethod(args, method) {
-        method.apply(
-          this,
-          args.map((a) => (typeof a === 'string' ? maskSecrets(a) : a)) as Parameters<typeof method>,
-        );
+        method.apply(this, args.map((a) => (typeof a === 'string' ? maskSecrets(a) : a)) as Parameters<typeof method>);
       },
     },
     formatters: {

@@ -54,7 +54,10 @@ export function createProcessGuard(options: ProcessGuardOptions): ProcessGuard {
       if (fatal) return true;
       if (recent.length >= maxExceptions) {
         fatal = true;
-        logger.fatal({ err, origin, count: recent.length, window_ms: windowMs }, `${recent.length} uncaught exceptions within ${windowMs / 1000} s: shutting down`);
+        logger.fatal(
+          { err, origin, count: recent.length, window_ms: windowMs },
+          `${recent.length} uncaught exceptions within ${windowMs / 1000} s: shutting down`,
+        );
         onFatal('repeated uncaught exceptions');
         return true;
       }

@@ -9,10 +9,7 @@ import { VoiceCache } from './voice-cache.js';
 import { checkVoiceInstalled, loadVoice, type PiperVoice } from './voice.js';
 
 /** The engine's settings; the two limits default to the schema defaults when absent. */
-export type EngineConfig = Pick<
-  Config,
-  'VOICES_DIR' | 'TTS_VOICE' | 'TTS_MAX_VOICES' | 'TTS_INTRA_OP_THREADS' | 'ESPEAK_LIBRARY' | 'ESPEAK_DATA_PATH'
-> &
+export type EngineConfig = Pick<Config, 'VOICES_DIR' | 'TTS_VOICE' | 'TTS_MAX_VOICES' | 'TTS_INTRA_OP_THREADS' | 'ESPEAK_LIBRARY' | 'ESPEAK_DATA_PATH'> &
   Partial<Pick<Config, 'TTS_MAX_PHONEMES_PER_CHUNK' | 'TTS_MAX_LENGTH_SCALE'>>;
 
 const DEFAULT_MAX_PHONEMES_PER_CHUNK = Number(VARIABLES.TTS_MAX_PHONEMES_PER_CHUNK.default);
@@ -144,9 +141,7 @@ export class PiperEngine implements SpeechSynthesizer {
   async *synthesize(text: string, options: SynthesisOptions = {}): AsyncGenerator<SpeechChunk> {
     if (typeof text !== 'string' || text.trim().length === 0) return;
     options.signal?.throwIfAborted();
-    const lease = await abortable(this.cache.acquire(options.voice ?? this.config.TTS_VOICE), options.signal, (l) =>
-      l.release(),
-    );
+    const lease = await abortable(this.cache.acquire(options.voice ?? this.config.TTS_VOICE), options.signal, (l) => l.release());
     try {
       yield* this.synthesizeWith(lease.voice, text, options);
     } finally {
@@ -244,7 +239,10 @@ export class PiperEngine implements SpeechSynthesizer {
     const out: PhonemizedSentence[] = [];
     for (const sentence of sentences) {
       const pieces = splitPhonemeSymbols(sentence.symbols, this.maxPhonemes);
-      const texts = splitTextByWeights(sentence.text, pieces.map((p) => p.length));
+      const texts = splitTextByWeights(
+        sentence.text,
+        pieces.map((p) => p.length),
+      );
       for (const [i, symbols] of pieces.entries()) {
         out.push({ text: texts[i] ?? '', ids: phonemesToIds(symbols, config.phonemeIdMap, onMissing) });
       }
@@ -303,7 +301,7 @@ export function peakNormalize(audio: Float32Array): Int16Array {
   const pcm = new Int16Array(audio.length);
   for (let i = 0; i < audio.length; i++) {
     const v = audio[i]! * scale;
-    pcm[i] = v > MAX_WAV_VALUE ? MAX_WAV_VALUE : Math.max(v , -MAX_WAV_VALUE); // truncates like the C++ cast
+    pcm[i] = v > MAX_WAV_VALUE ? MAX_WAV_VALUE : Math.max(v, -MAX_WAV_VALUE); // truncates like the C++ cast
   }
   return pcm;
 }
@@ -316,12 +314,18 @@ function finiteOr(value: number | undefined, fallback: number): number {
 function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined, dispose?: (value: T) => void): Promise<T> {
   if (!signal) return promise;
   if (signal.aborted) {
-    promise.then((v) => dispose?.(v), () => undefined);
+    promise.then(
+      (v) => dispose?.(v),
+      () => undefined,
+    );
     return Promise.reject(signal.reason);
   }
   return new Promise<T>((res, rej) => {
     const onAbort = () => {
-      promise.then((v) => dispose?.(v), () => undefined);
+      promise.then(
+        (v) => dispose?.(v),
+        () => undefined,
+      );
       rej(signal.reason);
     };
     signal.addEventListener('abort', onAbort, { once: true });

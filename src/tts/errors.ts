@@ -1,7 +1,11 @@
 /** Errors the engine raises for voice problems; messages are written for the person who must fix them. */
 
 export class VoiceError extends Error {
-  constructor(message: string, readonly voice: string, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    readonly voice: string,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.name = new.target.name;
   }

@@ -74,8 +74,7 @@ export class Espeak {
     }
     this.exactTerminators = withTerminator !== undefined;
     this.textToPhonemes =
-      withTerminator ??
-      (lib.func('const char *espeak_TextToPhonemes(_Inout_ void **textptr, int textmode, int phonememode)') as TextToPhonemes);
+      withTerminator ?? (lib.func('const char *espeak_TextToPhonemes(_Inout_ void **textptr, int textmode, int phonememode)') as TextToPhonemes);
     const rate = initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, options.dataPath ?? null, INITIALIZE_DONT_EXIT) as number;
     if (rate <= 0) {
       throw new PhonemizerError(
@@ -155,16 +154,12 @@ export class Espeak {
       let consumedUpTo = 0;
       while (box[0] !== null) {
         const flags = [0];
-        const phonemes = this.exactTerminators
-          ? this.textToPhonemes(box, CHARS_UTF8, PHONEMES_IPA, flags)
-          : this.textToPhonemes(box, CHARS_UTF8, PHONEMES_IPA);
+        const phonemes = this.exactTerminators ? this.textToPhonemes(box, CHARS_UTF8, PHONEMES_IPA, flags) : this.textToPhonemes(box, CHARS_UTF8, PHONEMES_IPA);
         const atEnd = box[0] === null;
         const next = atEnd ? bytes.length - 1 : Number(koffi.address(box[0]) - base);
         const consumed = bytes.subarray(consumedUpTo, Math.max(consumedUpTo, next)).toString('utf8');
         consumedUpTo = next;
-        const { terminator, endOfSentence } = this.exactTerminators
-          ? fromClauseFlags(flags[0]!)
-          : fromConsumedText(consumed, atEnd);
+        const { terminator, endOfSentence } = this.exactTerminators ? fromClauseFlags(flags[0]!) : fromConsumedText(consumed, atEnd);
         yield { text: consumed, phonemes: phonemes ?? '', terminator, endOfSentence };
       }
     } finally {

@@ -177,12 +177,26 @@ export class InferenceWorker {
     this.deathListeners.length = 0;
     if (this.exited) return; // died earlier: nothing left to free
     this.worker.ref(); // keep the process alive until the thread is gone
-    await Promise.allSettled([...this.pending.keys()].map((id) => new Promise<void>((res) => {
-      const p = this.pending.get(id);
-      if (!p) return res();
-      const { resolve, reject } = p;
-      this.pending.set(id, { resolve: (a) => { resolve(a); res(); }, reject: (e) => { reject(e); res(); } });
-    })));
+    await Promise.allSettled(
+      [...this.pending.keys()].map(
+        (id) =>
+          new Promise<void>((res) => {
+            const p = this.pending.get(id);
+            if (!p) return res();
+            const { resolve, reject } = p;
+            this.pending.set(id, {
+              resolve: (a) => {
+                resolve(a);
+                res();
+              },
+              reject: (e) => {
+                reject(e);
+                res();
+              },
+            });
+          }),
+      ),
+    );
     this.worker.postMessage({ type: 'close' });
     const exited = new Promise<void>((res) => (this.exited ? res() : this.worker.once('exit', () => res())));
     let timer: NodeJS.Timeout | undefined;

@@ -30,10 +30,7 @@ const FORMAT = /\p{Cf}/gu;
 const REPEATED_PUNCTUATION = /([^\p{L}\p{N}\p{M}\s])\1+/gu;
 const MIXED_PUNCTUATION = new RegExp(`[^\\p{L}\\p{N}\\p{M}\\s]{${MAX_MIXED_PUNCTUATION + 1},}`, 'gu');
 const APOSTROPHE = "['\u2018\u2019\u02bc`]";
-const STACKED_SUFFIXES = new RegExp(
-  `((?:${APOSTROPHE}[\\p{L}\\p{M}]{1,3}){${MAX_STACKED_SUFFIXES}})(?:${APOSTROPHE}[\\p{L}\\p{M}]{1,3})+`,
-  'gu',
-);
+const STACKED_SUFFIXES = new RegExp(`((?:${APOSTROPHE}[\\p{L}\\p{M}]{1,3}){${MAX_STACKED_SUFFIXES}})(?:${APOSTROPHE}[\\p{L}\\p{M}]{1,3})+`, 'gu');
 const MARK = /^\p{M}$/u;
 
 export function normalizeText(text: string, options: NormalizeOptions = {}): string {

@@ -37,11 +37,7 @@ export function splitPhonemes(phonemes: string, clusters: readonly (readonly str
  * `^ _ (phoneme _)* $`. Symbols missing from the map are skipped (the reference logs and skips
  * them); `onMissing` reports them.
  */
-export function phonemesToIds(
-  symbols: readonly string[],
-  idMap: ReadonlyMap<string, readonly number[]>,
-  onMissing?: (symbol: string) => void,
-): number[] {
+export function phonemesToIds(symbols: readonly string[], idMap: ReadonlyMap<string, readonly number[]>, onMissing?: (symbol: string) => void): number[] {
   const pad = idMap.get(PAD) ?? [];
   const ids: number[] = [...(idMap.get(BOS) ?? []), ...pad];
   for (const symbol of symbols) {

@@ -28,10 +28,7 @@ export interface PhonemizerRequest {
   text: string;
   voice: string;
 }
-export type PhonemizerReply =
-  | { type: 'ready' }
-  | { type: 'result'; id: number; sentences: EspeakSentence[] }
-  | { type: 'error'; id: number; message: string };
+export type PhonemizerReply = { type: 'ready' } | { type: 'result'; id: number; sentences: EspeakSentence[] } | { type: 'error'; id: number; message: string };
 
 export interface PhonemizerCrashInfo {
   signal: string | null;
@@ -294,8 +291,7 @@ export class PhonemizerProcess {
     this.crashTimes.push(now);
     this.crashes++;
     const n = this.crashTimes.length;
-    const restartInMs =
-      n <= 1 ? 0 : Math.min(this.options.maxRestartBackoffMs ?? 5000, (this.options.restartBackoffMs ?? 100) * 2 ** (n - 2));
+    const restartInMs = n <= 1 ? 0 : Math.min(this.options.maxRestartBackoffMs ?? 5000, (this.options.restartBackoffMs ?? 100) * 2 ** (n - 2));
     this.restartAt = now + restartInMs;
     const how = signal ? `signal ${signal}` : `exit code ${code}`;
     let during: PhonemizerCrashInfo['during'] = 'idle';

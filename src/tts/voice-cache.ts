@@ -143,7 +143,11 @@ export class VoiceCache {
     entry.evicted = true;
     if (entry.users > 0) return; // unloaded by the last lease's release()
     if (entry.loaded) void entry.loaded.release();
-    else void entry.voice.then((v) => v.release(), () => undefined);
+    else
+      void entry.voice.then(
+        (v) => v.release(),
+        () => undefined,
+      );
   }
 
   private evictOverflow(): void {

@@ -12,10 +12,9 @@ export const voiceConfigSchema = z.object({
     })
     .optional(),
   phoneme_type: z.enum(['espeak', 'text']).default('espeak'),
-  phoneme_id_map: z.record(z.string(), z.array(z.number().int().min(0))).refine(
-    (m) => ['^', '_', '$'].every((k) => (m[k]?.length ?? 0) > 0),
-    'phoneme_id_map must contain "^", "_" and "$"',
-  ),
+  phoneme_id_map: z
+    .record(z.string(), z.array(z.number().int().min(0)))
+    .refine((m) => ['^', '_', '$'].every((k) => (m[k]?.length ?? 0) > 0), 'phoneme_id_map must contain "^", "_" and "$"'),
   num_speakers: z.number().int().min(1).default(1),
   speaker_id_map: z.record(z.string(), z.number().int().min(0)).default({}),
   vowel_clusters: z.array(z.array(z.string().min(1)).min(2)).optional(),

@@ -107,14 +107,7 @@ async function readCatalog(base: string, doFetch: typeof fetch): Promise<z.outpu
   }
 }
 
-async function fetchToFile(
-  url: string,
-  file: string,
-  expected: Expected,
-  label: string,
-  doFetch: typeof fetch,
-  options: DownloadOptions,
-): Promise<void> {
+async function fetchToFile(url: string, file: string, expected: Expected, label: string, doFetch: typeof fetch, options: DownloadOptions): Promise<void> {
   const idle = options.idleTimeoutMs ?? 60_000;
   const controller = new AbortController();
   let timer = setTimeout(() => controller.abort(new Error(`no data for ${idle / 1000} s`)), idle);
@@ -136,7 +129,9 @@ async function fetchToFile(
   }
   if (!res.ok || !res.body) {
     clearTimeout(timer);
-    throw new DownloadError(`downloading ${label} failed: HTTP ${res.status} ${res.statusText} from ${new URL(url).origin}${res.status === 404 ? ' (no such voice?)' : ''}`);
+    throw new DownloadError(
+      `downloading ${label} failed: HTTP ${res.status} ${res.statusText} from ${new URL(url).origin}${res.status === 404 ? ' (no such voice?)' : ''}`,
+    );
   }
   const total = expected?.size ?? (Number(res.headers.get('content-length')) || undefined);
   const hash = createHash('md5');
@@ -165,7 +160,8 @@ async function fetchToFile(
   const size = (await stat(file)).size;
   if (total !== undefined && size !== total) throw new DownloadError(`${label}: got ${size} bytes, expected ${total}; run the command again`);
   if (size === 0) throw new DownloadError(`${label}: the server sent an empty file`);
-  if (expected && hash.digest('hex') !== expected.md5) throw new DownloadError(`${label}: md5 does not match the repository's voices.json; run the command again`);
+  if (expected && hash.digest('hex') !== expected.md5)
+    throw new DownloadError(`${label}: md5 does not match the repository's voices.json; run the command again`);
 }
 
 function progressLine(label: string, received: number, total: number | undefined): string {

@@ -106,7 +106,8 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       raw = await readBody(req, MAX_TOKEN_BODY_BYTES);
     } catch (error) {
       deps.onToken('bad_request');
-      if (error instanceof BodyTooLarge) sendError(res, 413, `the body is larger than ${MAX_TOKEN_BODY_BYTES} bytes`, { Connection: 'close' }, 'BODY_TOO_LARGE');
+      if (error instanceof BodyTooLarge)
+        sendError(res, 413, `the body is larger than ${MAX_TOKEN_BODY_BYTES} bytes`, { Connection: 'close' }, 'BODY_TOO_LARGE');
       else res.destroy();
       return;
     }

@@ -77,7 +77,10 @@ const roomConfig = z.strictObject(
   {
     agents: z.array(agentDispatch).max(1, 'at most one agent can be dispatched').optional(),
   },
-  { error: (issue) => (issue.code === 'unrecognized_keys' ? `only "agents" may be set; the server configures the room (refused: ${issue.keys.join(', ')})` : undefined) },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys' ? `only "agents" may be set; the server configures the room (refused: ${issue.keys.join(', ')})` : undefined,
+  },
 );
 
 export const tokenRequestSchema = z
@@ -130,9 +133,7 @@ export function parseTokenRequest(body: unknown): { ok: true; request: TokenRequ
   const result = tokenRequestSchema.safeParse(body ?? {});
   if (result.success) return { ok: true, request: result.data };
   // A refused record key is reported as one "invalid_key" issue wrapping the key's own issues.
-  const issues = result.error.issues
-    .flatMap((i) => (i.code === 'invalid_key' ? i.issues.map((inner) => ({ ...inner, path: i.path })) : [i]))
-    .slice(0, 5);
+  const issues = result.error.issues.flatMap((i) => (i.code === 'invalid_key' ? i.issues.map((inner) => ({ ...inner, path: i.path })) : [i])).slice(0, 5);
   // Paths can hold client-chosen keys: never echo control or format characters back.
   const shownPath = (path: readonly PropertyKey[]) => path.map((p) => String(p).replace(new RegExp(FORBIDDEN_CHARACTERS, 'gu'), '\uFFFD')).join('.');
   const reason = issues.map((i) => (i.path.length > 0 ? `${shownPath(i.path)}: ${i.message}` : i.message)).join('; ');

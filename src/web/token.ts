@@ -13,13 +13,7 @@ export interface ConnectionDetails {
 
 export type TokenConfig = Pick<
   Config,
-  | 'LIVEKIT_URL'
-  | 'LIVEKIT_API_KEY'
-  | 'LIVEKIT_API_SECRET'
-  | 'AGENT_NAME'
-  | 'WEB_PUBLIC_LIVEKIT_URL'
-  | 'WEB_ROOM_PREFIX'
-  | 'WEB_TOKEN_TTL_SECONDS'
+  'LIVEKIT_URL' | 'LIVEKIT_API_KEY' | 'LIVEKIT_API_SECRET' | 'AGENT_NAME' | 'WEB_PUBLIC_LIVEKIT_URL' | 'WEB_ROOM_PREFIX' | 'WEB_TOKEN_TTL_SECONDS'
 >;
 
 /** The request asked for something this server cannot grant (answered with 400 and `code`). */

@@ -14,7 +14,8 @@ export function describeMicrophoneError(error: unknown): string {
       return 'The microphone is busy or could not be opened: another application may be using it. Close it and press Connect again.';
     default: {
       const name = error instanceof Error ? error.name : '';
-      if (name === 'OverconstrainedError') return 'The selected microphone is not available any more. Choose another one in your system settings and try again.';
+      if (name === 'OverconstrainedError')
+        return 'The selected microphone is not available any more. Choose another one in your system settings and try again.';
       return `The microphone could not be started (${error instanceof Error ? error.message : String(error)}).`;
     }
   }
@@ -24,7 +25,8 @@ export function describeMicrophoneError(error: unknown): string {
 export function describeConnectionError(error: unknown): string {
   if (error instanceof TokenError) return error.message;
   if (error instanceof ConnectionError) {
-    if (error.status === 401 || error.status === 403) return 'The voice server refused the access token. Its API key or secret may not match the server configuration.';
+    if (error.status === 401 || error.status === 403)
+      return 'The voice server refused the access token. Its API key or secret may not match the server configuration.';
     return `Could not reach the voice server (${error.message}). Check your network; if it persists, the server may be down.`;
   }
   if (error instanceof TypeError) return 'Could not reach this site to get an access token. Check your network connection.';

@@ -24,9 +24,10 @@ export async function fetchConnectionDetails(options: { voice?: string } = {}): 
   });
   const payload: unknown = await response.json().catch(() => undefined);
   if (!response.ok) {
-    const reason = typeof payload === 'object' && payload !== null && typeof (payload as { error?: unknown }).error === 'string'
-      ? (payload as { error: string }).error
-      : `HTTP ${response.status}`;
+    const reason =
+      typeof payload === 'object' && payload !== null && typeof (payload as { error?: unknown }).error === 'string'
+        ? (payload as { error: string }).error
+        : `HTTP ${response.status}`;
     if (response.status === 429) throw new TokenError(`Too many attempts: ${reason}.`);
     if (response.status === 503) throw new TokenError(`The server cannot start a conversation right now: ${reason}.`);
     throw new TokenError(`The server refused the request for an access token: ${reason}.`);
