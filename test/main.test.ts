@@ -100,11 +100,17 @@ describe('entrypoint (real child process)', () => {
       assert.match(first?.msg ?? '', /legacy mode/);
       const status = (await (await fetch(`http://127.0.0.1:${healthPort}/status`)).json()) as { mode: string; components: Array<{ name: string }> };
       assert.equal(status.mode, 'legacy');
-      assert.deepEqual(status.components.map((c) => c.name), ['tts', 'legacy']);
+      assert.deepEqual(
+        status.components.map((c) => c.name),
+        ['tts', 'legacy'],
+      );
       proc.signal('SIGTERM');
       assert.ok(await proc.exitsWithin(20_000), 'exited after SIGTERM');
       assert.deepEqual(await proc.exited, { code: 0, signal: null });
-      assert.ok(logLines(proc).some((l) => l.msg === 'stopped'), proc.output());
+      assert.ok(
+        logLines(proc).some((l) => l.msg === 'stopped'),
+        proc.output(),
+      );
       // nothing in flight: the drain does not sit out SHUTDOWN_TIMEOUT_MS (default 10 s)
       const drainMs = legacyDrainMs(proc);
       assert.ok(drainMs < 5000, `an idle server took ${drainMs} ms to drain`);

@@ -57,6 +57,8 @@ function hasToolCall(chunk: unknown): boolean {
 export function guardLlmStream<T>(source: ReadableStream<T>, options: GuardOptions): ReadableStream<T | string> {
   const reader = source.getReader();
   let timer: NodeJS.Timeout | undefined;
+  // the framework cancels the reply when the user interrupts: that is not a provider failure
+  let cancelled = false;
   const nextOrTimeout = () =>
     Promise.race([
       reader.read(),
@@ -80,6 +82,7 @@ export function guardLlmStream<T>(source: ReadableStream<T>, options: GuardOptio
       try {
         for (;;) {
           const next = await nextOrTimeout();
+          if (cancelled) break;
           if (next === TIMEOUT) {
             failure = {
               kind: 'timeout',
@@ -102,8 +105,9 @@ export function guardLlmStream<T>(source: ReadableStream<T>, options: GuardOptio
           failure = providerError ? { kind: 'error', cause: providerError } : { kind: 'empty', cause: 'the model answered without any text' };
         }
       } catch (err) {
-        failure = { kind: 'error', cause: options.takeProviderError() ?? String((err as Error)?.message ?? err) };
+        if (!cancelled) failure = { kind: 'error', cause: options.takeProviderError() ?? String((err as Error)?.message ?? err) };
       }
+      if (cancelled) return;
       if (failure) {
         options.onFailure(failure);
         if (!produced) controller.enqueue(options.apology);
@@ -111,6 +115,7 @@ export function guardLlmStream<T>(source: ReadableStream<T>, options: GuardOptio
       controller.close();
     },
     cancel(reason) {
+      cancelled = true;
       clearTimeout(timer);
       return reader.cancel(reason);
     },

@@ -92,18 +92,10 @@ export class InferenceWorker {
       if (msg.type === 'result' && msg.audio) p.resolve(msg.audio);
       else p.reject(new Error(msg.message ?? 'inference failed'));
     });
-    const failAll = (err: Error) => {
-      const first = this.failure === undefined;
-      this.failure ??= err;
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
-      // a worker that goes away without close() died (uncaught error, out of memory, terminated)
-      if (first && !this.closed) for (const listener of this.deathListeners.splice(0)) listener(this.failure);
-    };
-    worker.on('error', (err) => failAll(new Error(`inference worker failed: ${err.message}`)));
+    worker.on('error', (err) => this.failAll(new Error(`inference worker failed: ${err.message}`)));
     worker.on('exit', (code) => {
       this.exited = true;
-      failAll(new Error(`inference worker stopped (exit code ${code})`));
+      this.failAll(new Error(`inference worker stopped (exit code ${code})`));
     });
     worker.unref(); // an idle voice must not keep the process alive
   }
@@ -154,9 +146,27 @@ export class InferenceWorker {
     else this.deathListeners.push(listener);
   }
 
-  /** Stops the thread at once, as a crash would (pending sentences reject; death listeners run). */
+  /**
+   * Stops the thread as a crash would (pending sentences reject; death listeners run). A thread in
+   * the middle of an inference is asked to exit after it instead: terminating a thread inside
+   * onnxruntime's run() aborts the whole process.
+   */
   async terminate(): Promise<void> {
-    await this.worker.terminate();
+    if (this.pending.size === 0) {
+      await this.worker.terminate();
+      return;
+    }
+    this.failAll(new Error('inference worker stopped (terminated during an inference)'));
+    this.worker.postMessage({ type: 'close' });
+  }
+
+  /** A worker that goes away without close() died (uncaught error, out of memory, terminated). */
+  private failAll(err: Error): void {
+    const first = this.failure === undefined;
+    this.failure ??= err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    if (first && !this.closed) for (const listener of this.deathListeners.splice(0)) listener(this.failure);
   }
 
   run(request: WorkerRunRequest): Promise<Float32Array> {
@@ -203,6 +213,6 @@ export class InferenceWorker {
     const timeout = new Promise<void>((res) => (timer = setTimeout(res, 2000)));
     await Promise.race([exited, timeout]);
     clearTimeout(timer);
-    await this.worker.terminate();
+    if (!this.exited) await this.worker.terminate();
   }
 }

@@ -98,7 +98,10 @@ describe('LLM reply guard', () => {
     // the guard's clock started while guardLlmStream ran (between `before` and `after`), and the
     // report came once the chunk completing the sentence (the 2nd) had arrived, before the 3rd was
     // even produced: orderings, so a slow machine cannot break them
-    assert.ok(at >= enqueuedAt[1]! && at < enqueuedAt[2]!, `reported at ${(at - before).toFixed(1)} ms; chunks at ${enqueuedAt.map((t) => (t - before).toFixed(1)).join(', ')} ms`);
+    assert.ok(
+      at >= enqueuedAt[1]! && at < enqueuedAt[2]!,
+      `reported at ${(at - before).toFixed(1)} ms; chunks at ${enqueuedAt.map((t) => (t - before).toFixed(1)).join(', ')} ms`,
+    );
     assert.ok(ms >= enqueuedAt[1]! - after && ms <= at - before, `reported ${ms.toFixed(1)} ms`);
     // two 30 ms waits came before it (libuv's cached loop time can make a timer look ~1 ms early)
     assert.ok(ms >= 60 - (after - before) - 4, `reported ${ms.toFixed(1)} ms, less than two 30 ms waits`);

@@ -113,6 +113,10 @@ describe('ResilientSTT: a failing speech-to-text provider never ends the session
     await server.setMode('ok');
     const event = await wrapped.recognize([frame]);
     assert.ok(wordAccuracy(SENTENCE, textOf(event) ?? '') >= 0.8, `after recovery heard "${textOf(event)}"`);
-    assert.deepEqual(failures.map((f) => f.kind), ['error'], 'only the failed call was reported');
+    assert.deepEqual(
+      failures.map((f) => f.kind),
+      ['error'],
+      'only the failed call was reported',
+    );
   });
 });

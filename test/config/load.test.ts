@@ -170,7 +170,7 @@ describe('committed defaults and docs match the schema', () => {
   test('.env.defaults sets exactly the schema defaults, and lists every variable', () => {
     const text = readFileSync(join(PROJECT_ROOT, '.env.defaults'), 'utf8');
     const set = parseDotenv(text);
-    const mentioned = new Set([...text.matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1] ?? ""));
+    const mentioned = new Set([...text.matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1] ?? ''));
     for (const [name, spec] of Object.entries(VARIABLES)) {
       assert.ok(mentioned.has(name), `${name} missing from .env.defaults`);
       assert.equal(set[name], 'default' in spec ? spec.default : undefined, `${name} default differs`);
@@ -180,9 +180,7 @@ describe('committed defaults and docs match the schema', () => {
 
   test('the README configuration table documents every variable with its default', () => {
     const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
-    const rows = new Map(
-      [...readme.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \| ([^|]*) \|/gm)].map((m) => [m[1] ?? '', (m[2] ?? '').trim()]),
-    );
+    const rows = new Map([...readme.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \| ([^|]*) \|/gm)].map((m) => [m[1] ?? '', (m[2] ?? '').trim()]));
     for (const [name, spec] of Object.entries(VARIABLES)) {
       assert.ok(rows.has(name), `${name} is not in the README configuration table`);
       const shown = rows.get(name);

@@ -48,7 +48,10 @@ test('frames wait while the buffer is above the high-water mark and flow again o
   socket.bufferedAmount = 0;
   assert.equal(await done, true);
   assert.equal(socket.sent.length, 3);
-  assert.deepEqual(socket.sent.map((m) => JSON.parse(String(m)).sequence), [1, 2, 3]);
+  assert.deepEqual(
+    socket.sent.map((m) => JSON.parse(String(m)).sequence),
+    [1, 2, 3],
+  );
   assert.deepEqual(cutOff, []);
 });
 

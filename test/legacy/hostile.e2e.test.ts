@@ -24,7 +24,9 @@ function rssBytes(pid: number | undefined): number {
 }
 
 async function statusOf(server: ServerProcess): Promise<{ active_sessions: number; errors_by_code: Record<string, number> } & Record<string, unknown>> {
-  const body = (await (await fetch(`${server.healthUrl}/status`, { signal: AbortSignal.timeout(5000) })).json()) as { components: Array<Record<string, unknown>> };
+  const body = (await (await fetch(`${server.healthUrl}/status`, { signal: AbortSignal.timeout(5000) })).json()) as {
+    components: Array<Record<string, unknown>>;
+  };
   return body.components.find((c) => c['name'] === 'legacy') as never;
 }
 
@@ -49,9 +51,21 @@ const textArb = fc.oneof(
 );
 const protocolArb = fc.oneof(
   fc.record({ type: fc.constant('text'), text: textArb, is_final: fc.boolean() }, { requiredKeys: ['type', 'text'] }),
-  fc.record({ type: fc.constant('text'), text: textArb, is_final: fc.boolean(), speed: fc.double(), voice: fc.string({ maxLength: 20 }) }, { requiredKeys: ['type', 'text'] }),
+  fc.record(
+    { type: fc.constant('text'), text: textArb, is_final: fc.boolean(), speed: fc.double(), voice: fc.string({ maxLength: 20 }) },
+    { requiredKeys: ['type', 'text'] },
+  ),
   fc.record({ type: fc.constant('control'), command: fc.constantFrom('PAUSE', 'RESUME', 'STOP', 'stop', '', 'PAUSE ') }),
-  fc.record({ type: fc.constant('configure'), utterance_events: fc.boolean(), binary_audio: fc.boolean(), voice: fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('../../etc/passwd', 'en_US-joe-medium', 'nope')), speed: fc.oneof(fc.double(), fc.constant(0.25)) }, { requiredKeys: ['type'] }),
+  fc.record(
+    {
+      type: fc.constant('configure'),
+      utterance_events: fc.boolean(),
+      binary_audio: fc.boolean(),
+      voice: fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('../../etc/passwd', 'en_US-joe-medium', 'nope')),
+      speed: fc.oneof(fc.double(), fc.constant(0.25)),
+    },
+    { requiredKeys: ['type'] },
+  ),
   fc.record({ type: fc.constant('ping'), id: fc.oneof(fc.string({ maxLength: 200 }), fc.integer(), fc.object()) }, { requiredKeys: ['type'] }),
   fc.record({ type: fc.constantFrom('stats', 'text', 'audio', '__proto__', 'constructor') }),
 );
@@ -60,12 +74,19 @@ const messageArb: fc.Arbitrary<{ data: string | Buffer; binary: boolean }> = fc.
   { weight: 4, arbitrary: protocolArb.map((m) => ({ data: JSON.stringify(m), binary: false })) },
   {
     weight: 4,
-    arbitrary: fc.tuple(protocolArb, fc.nat(), fc.string({ minLength: 1, maxLength: 4, unit: 'binary' }), fc.constantFrom('cut', 'insert', 'replace')).map(([m, at, piece, how]) => {
-      const json = JSON.stringify(m);
-      const i = at % (json.length + 1);
-      const data = how === 'cut' ? json.slice(0, i) : how === 'insert' ? json.slice(0, i) + piece + json.slice(i) : json.slice(0, i) + piece + json.slice(i + piece.length);
-      return { data, binary: false };
-    }),
+    arbitrary: fc
+      .tuple(protocolArb, fc.nat(), fc.string({ minLength: 1, maxLength: 4, unit: 'binary' }), fc.constantFrom('cut', 'insert', 'replace'))
+      .map(([m, at, piece, how]) => {
+        const json = JSON.stringify(m);
+        const i = at % (json.length + 1);
+        const data =
+          how === 'cut'
+            ? json.slice(0, i)
+            : how === 'insert'
+              ? json.slice(0, i) + piece + json.slice(i)
+              : json.slice(0, i) + piece + json.slice(i + piece.length);
+        return { data, binary: false };
+      }),
   },
   { weight: 1, arbitrary: fc.json().map((data) => ({ data, binary: false })) },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 600 }).map((bytes) => ({ data: Buffer.from(bytes), binary: true })) },
@@ -125,7 +146,11 @@ describe('hostile clients against the legacy service process', () => {
     for (const port of ports) {
       for (const request of requests) {
         const reply = await rawHttp(port, request);
-        assert.match(reply.head, /^HTTP\/1\.1 4\d\d /, `port ${port === ports[0] ? 'legacy' : 'ops'}: ${JSON.stringify(request.slice(0, 40))} -> ${reply.head.slice(0, 60)}`);
+        assert.match(
+          reply.head,
+          /^HTTP\/1\.1 4\d\d /,
+          `port ${port === ports[0] ? 'legacy' : 'ops'}: ${JSON.stringify(request.slice(0, 40))} -> ${reply.head.slice(0, 60)}`,
+        );
         assert.ok(reply.closed, `socket left open after ${JSON.stringify(request.slice(0, 40))}`);
       }
     }
@@ -135,7 +160,12 @@ describe('hostile clients against the legacy service process', () => {
   test('pathological texts cost at most their own utterance; the session and the process go on', async () => {
     const client = await LegacyClient.connect(server.url);
     try {
-      for (const text of ["The dog's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's bone.", `${'x'.repeat(290)}`, '!?!?!?!?!?'.repeat(25), 'word '.repeat(58)]) {
+      for (const text of [
+        "The dog's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's's bone.",
+        `${'x'.repeat(290)}`,
+        '!?!?!?!?!?'.repeat(25),
+        'word '.repeat(58),
+      ]) {
         const from = client.messages.length;
         client.say(text);
         const end = await client.waitFor((m) => m.type === 'session_end', 60_000, from);
@@ -214,9 +244,11 @@ describe('hostile clients against the legacy service process', () => {
     };
     const run = async (count: number, parallel = 4) => {
       let next = 0;
-      await Promise.all(Array.from({ length: parallel }, async () => {
-        while (next++ < count) await cycle();
-      }));
+      await Promise.all(
+        Array.from({ length: parallel }, async () => {
+          while (next++ < count) await cycle();
+        }),
+      );
     };
     await run(200); // warm-up: pools and JIT settle before the baseline
     await eventually(async () => (await statusOf(server)).active_sessions === 0, 10_000, 'warm-up sessions closed');

@@ -50,7 +50,10 @@ async function legacyStatus(server: ServerProcess): Promise<Record<string, unkno
 }
 
 /** A client written only from the documented protocol: plain `ws`, JSON in, JSON out. */
-function documentedExchange(url: string, texts: string[]): Promise<{ sessionId: string; perText: Array<{ frames: number; sequences: number[]; end: Record<string, unknown> }>; types: string[] }> {
+function documentedExchange(
+  url: string,
+  texts: string[],
+): Promise<{ sessionId: string; perText: Array<{ frames: number; sequences: number[]; end: Record<string, unknown> }>; types: string[] }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
     const types: string[] = [];
@@ -88,7 +91,11 @@ function documentedExchange(url: string, texts: string[]): Promise<{ sessionId: 
 
 function runCli(args: string[], stdin: string | undefined, timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: PROJECT_ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: '', HOME: process.env['HOME'] } });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+      cwd: PROJECT_ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { PATH: '', HOME: process.env['HOME'] },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -132,7 +139,10 @@ describe('legacy server process with realtime pacing', () => {
     assert.deepEqual([...new Set(result.types)].sort(), ['audio', 'session_end', 'session_start']);
     assert.equal(result.perText.length, 2);
     const all = result.perText.flatMap((t) => t.sequences);
-    assert.deepEqual(all, all.map((_, i) => i + 1));
+    assert.deepEqual(
+      all,
+      all.map((_, i) => i + 1),
+    );
     for (const text of result.perText) {
       assert.ok(text.frames > 40, `${text.frames} frames`);
       assert.equal(text.end['reason'], 'completed');
@@ -144,7 +154,14 @@ describe('legacy server process with realtime pacing', () => {
     const ready = await getJson(`${server.healthUrl}/ready`);
     assert.equal(ready.status, 200);
     const metrics = await (await fetch(`${server.healthUrl}/metrics`)).text();
-    for (const name of ['legacy_sessions_active', 'legacy_sessions_total', 'legacy_utterances_total', 'legacy_audio_frames_total', 'legacy_first_audio_seconds_bucket', 'tts_synthesis_rtf_bucket']) {
+    for (const name of [
+      'legacy_sessions_active',
+      'legacy_sessions_total',
+      'legacy_utterances_total',
+      'legacy_audio_frames_total',
+      'legacy_first_audio_seconds_bucket',
+      'tts_synthesis_rtf_bucket',
+    ]) {
       assert.match(metrics, new RegExp(`${name}\\{[^}]*mode="legacy"`), name);
     }
     const status = await legacyStatus(server);
@@ -174,7 +191,10 @@ describe('legacy server process with realtime pacing', () => {
       serverLatencies.push(Number(ack['latency_ms']));
       const paused = Number(ack['sequence']);
       await new Promise((r) => setTimeout(r, 250));
-      assert.ok(client.frames.every((f) => f.sequence <= paused), `a frame after PAUSE (acked at ${paused})`);
+      assert.ok(
+        client.frames.every((f) => f.sequence <= paused),
+        `a frame after PAUSE (acked at ${paused})`,
+      );
       client.control('RESUME');
       await eventually(() => client.frames.length > paused, 20_000, 'frames after RESUME');
       assert.equal(client.frames[paused]!.sequence, paused + 1);
@@ -182,7 +202,10 @@ describe('legacy server process with realtime pacing', () => {
     latencies.sort((a, b) => a - b);
     t.diagnostic(`PAUSE round trips ${latencies.map((l) => l.toFixed(1)).join(', ')} ms; server-side ${serverLatencies.join(', ')} ms`);
     // the server stops at once; the round trip also holds both processes' scheduling on a busy 2-core machine
-    assert.ok(serverLatencies.every((l) => l < 50), `server took ${serverLatencies} ms`);
+    assert.ok(
+      serverLatencies.every((l) => l < 50),
+      `server took ${serverLatencies} ms`,
+    );
     assert.ok(latencies[2]! < 50, `median PAUSE round trip ${latencies[2]!.toFixed(1)} ms`);
     assert.ok(latencies[4]! < 250, `slowest PAUSE round trip ${latencies[4]!.toFixed(1)} ms`);
     client.say('Queued behind.');
@@ -193,7 +216,10 @@ describe('legacy server process with realtime pacing', () => {
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(client.frames.at(-1)!.sequence, last);
     assertGapFree(client.frames);
-    assert.deepEqual(client.messages.filter((m) => m.type === 'session_end').map((m) => m['reason']), ['stopped', 'stopped']);
+    assert.deepEqual(
+      client.messages.filter((m) => m.type === 'session_end').map((m) => m['reason']),
+      ['stopped', 'stopped'],
+    );
     client.close();
   });
 
@@ -214,11 +240,18 @@ describe('legacy server process with realtime pacing', () => {
     );
     for (const [i, c] of clients.entries()) {
       if (i === 0) continue;
-      assert.deepEqual(c.messages.filter((m) => m.type === 'session_end').map((m) => m['reason']), ['completed', 'completed'], `session ${i}`);
+      assert.deepEqual(
+        c.messages.filter((m) => m.type === 'session_end').map((m) => m['reason']),
+        ['completed', 'completed'],
+        `session ${i}`,
+      );
       assertGapFree(c.frames, `session ${i}`);
       assert.ok(c.frames.length > 50, `session ${i}: ${c.frames.length} frames`);
     }
-    assert.deepEqual(stopper.messages.filter((m) => m.type === 'session_end').map((m) => m['reason']), ['stopped', 'stopped']);
+    assert.deepEqual(
+      stopper.messages.filter((m) => m.type === 'session_end').map((m) => m['reason']),
+      ['stopped', 'stopped'],
+    );
     for (const c of clients) c.close();
     await eventually(async () => (await legacyStatus(server)).active_sessions === 0, 10_000, 'no active session');
   });
@@ -258,7 +291,10 @@ describe('legacy server process with realtime pacing', () => {
     const idle = await open(server.url);
     for (const c of busy) c.say(`${PARAGRAPH} ${PARAGRAPH}`);
     await Promise.all(busy.map((c) => eventually(() => c.frames.length > 0, 60_000, 'first frame')));
-    const cli = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--url', server.url, '--out', '/dev/null'], { cwd: PROJECT_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const cli = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--url', server.url, '--out', '/dev/null'], {
+      cwd: PROJECT_ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let cliErr = '';
     cli.stderr.setEncoding('utf8').on('data', (d: string) => (cliErr += d));
     let cliOut = '';
@@ -302,7 +338,10 @@ describe('legacy server process with tight limits and a token', () => {
   const connect = () => open(server.url, { token });
 
   test('without the token the upgrade is refused with 401; with it (header or query) the session starts', async () => {
-    const refused = await open(server.url).then(() => assert.fail('accepted without token'), (e: unknown) => e);
+    const refused = await open(server.url).then(
+      () => assert.fail('accepted without token'),
+      (e: unknown) => e,
+    );
     assert.ok(refused instanceof ConnectError);
     assert.equal(refused.status, 401);
     const a = await connect();
@@ -313,7 +352,16 @@ describe('legacy server process with tight limits and a token', () => {
 
   test('hostile and malformed input gets INVALID_MESSAGE or the limit code; the server stays up with no leaked session', async () => {
     const client = await connect();
-    const bad: Array<string | Buffer> = ['{', 'null', '{"type":1}', '{"type":"text"}', '{"type":"text","text":{}}', '{"type":"control","command":"stop"}', Buffer.alloc(64, 7), '\u0000\u0001'];
+    const bad: Array<string | Buffer> = [
+      '{',
+      'null',
+      '{"type":1}',
+      '{"type":"text"}',
+      '{"type":"text","text":{}}',
+      '{"type":"control","command":"stop"}',
+      Buffer.alloc(64, 7),
+      '\u0000\u0001',
+    ];
     for (const item of bad) client.socket.send(item, { binary: Buffer.isBuffer(item) });
     await eventually(() => client.messages.filter((m) => m.type === 'error').length >= bad.length, 5000, 'an error per message');
     assert.deepEqual([...new Set(client.messages.filter((m) => m.type === 'error').map((m) => m['code']))], ['INVALID_MESSAGE']);
@@ -349,7 +397,10 @@ describe('legacy server process with tight limits and a token', () => {
 
   test('over LEGACY_MAX_CONNECTIONS the upgrade is refused with 503 TOO_MANY_CONNECTIONS', async () => {
     const clients = await Promise.all(Array.from({ length: 4 }, () => connect()));
-    const refused = await connect().then(() => assert.fail('5th connection accepted'), (e: unknown) => e);
+    const refused = await connect().then(
+      () => assert.fail('5th connection accepted'),
+      (e: unknown) => e,
+    );
     assert.equal((refused as ConnectError).status, 503);
     assert.match((refused as ConnectError).message, /TOO_MANY_CONNECTIONS/);
     for (const c of clients) c.close();

@@ -70,8 +70,16 @@ const MALFORMED: Array<[string, string | Buffer, number[]]> = [
   ['two different Content-Length headers', `POST /health HTTP/1.1\r\n${H}Content-Length: 1\r\nContent-Length: 2\r\n\r\nab`, [400]],
   ['a broken chunked body', `POST /health HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nzz\r\n`, [400, 405]],
   ['CONNECT', `CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n`, [405]],
-  ['an upgrade with a bad target', `GET http://[ HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`, [400]],
-  ['an upgrade to a real path', `GET /health HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`, [400]],
+  [
+    'an upgrade with a bad target',
+    `GET http://[ HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+    [400],
+  ],
+  [
+    'an upgrade to a real path',
+    `GET /health HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+    [400],
+  ],
   ['an h2c upgrade', `GET / HTTP/1.1\r\n${H}Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n`, [400]],
   ['the HTTP/2 preface', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', [400, 505]],
 ];
@@ -80,7 +88,10 @@ function malformedSuite(name: string, port: () => number, fresh: () => Promise<v
   for (const [what, payload, statuses] of MALFORMED) {
     test(`${name}: ${what} gets a 4xx and the socket is closed; the server still answers`, async () => {
       const result = await rawRequest(port(), payload);
-      assert.ok(result.status !== undefined && statuses.includes(result.status), `expected ${statuses.join('/')} for ${what}, got: ${JSON.stringify(result.raw.slice(0, 200))}`);
+      assert.ok(
+        result.status !== undefined && statuses.includes(result.status),
+        `expected ${statuses.join('/')} for ${what}, got: ${JSON.stringify(result.raw.slice(0, 200))}`,
+      );
       assert.ok(result.closed, 'the server closed the socket');
       await fresh();
     });

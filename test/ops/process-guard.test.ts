@@ -71,7 +71,10 @@ void server;
     assert.match(result.stdout, /^fatal$/m);
     assert.equal(result.status, 1);
     assert.ok(took < 20_000, `ended promptly (${took} ms)`);
-    const logged = result.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string });
+    const logged = result.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { msg: string });
     assert.ok(logged.some((l) => /uncaught exception: logged and counted, still serving/.test(l.msg)));
     assert.ok(logged.some((l) => /3 uncaught exceptions within 60 s: shutting down/.test(l.msg)));
   });

@@ -117,12 +117,7 @@ export class PeerProcess {
 /**
  * Polls `probe` until it returns true; fails early if the process exits, or after `timeoutMs`.
  */
-export async function waitUntilReady(
-  proc: PeerProcess,
-  probe: () => Promise<boolean>,
-  timeoutMs: number,
-  what = 'ready',
-): Promise<void> {
+export async function waitUntilReady(proc: PeerProcess, probe: () => Promise<boolean>, timeoutMs: number, what = 'ready'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (!proc.running) throw proc.failure(`exited before it was ${what}`);

@@ -40,7 +40,10 @@ export interface RunningLegacy {
 export async function startLegacy(tts: SpeechSynthesizer, overrides: Partial<Record<LegacyVar, string>> = {}): Promise<RunningLegacy> {
   const registry = new Registry();
   registry.setDefaultLabels({ mode: 'legacy' });
-  const logger = createLogger({ LOG_LEVEL: process.env['TEST_LOG_LEVEL'] === 'debug' ? 'debug' : 'silent', LOG_FORMAT: 'json' } as Pick<Config, 'LOG_LEVEL' | 'LOG_FORMAT'>);
+  const logger = createLogger({ LOG_LEVEL: process.env['TEST_LOG_LEVEL'] === 'debug' ? 'debug' : 'silent', LOG_FORMAT: 'json' } as Pick<
+    Config,
+    'LOG_LEVEL' | 'LOG_FORMAT'
+  >);
   const component = createLegacyComponent({ config: legacyConfig(overrides) as Config, logger, metrics: registry, tts });
   await component.start();
   const address = component.address();

@@ -28,7 +28,10 @@ describe('LiveKit test server (real livekit-server, loopback only)', () => {
     const name = `smoke-${Date.now()}`;
     await rooms.createRoom({ name });
     const listed = await rooms.listRooms();
-    assert.ok(listed.some((room) => room.name === name), `room ${name} not listed`);
+    assert.ok(
+      listed.some((room) => room.name === name),
+      `room ${name} not listed`,
+    );
   });
 
   it('lets a @livekit/rtc-node participant join over loopback ICE and publish audio', async () => {
@@ -183,7 +186,9 @@ describe('LLM test server (real SmolLM2-135M-Instruct via node-llama-cpp, OpenAI
     const totalMs = performance.now() - started;
     assert.ok(usage, 'no usage chunk');
     const tokensPerSecond = usage.completion_tokens / ((totalMs - firstTokenMs) / 1000);
-    t.diagnostic(`llm ttft ${firstTokenMs.toFixed(0)} ms, ${usage.completion_tokens} tokens in ${totalMs.toFixed(0)} ms (${tokensPerSecond.toFixed(0)} tok/s after first): "${text}"`);
+    t.diagnostic(
+      `llm ttft ${firstTokenMs.toFixed(0)} ms, ${usage.completion_tokens} tokens in ${totalMs.toFixed(0)} ms (${tokensPerSecond.toFixed(0)} tok/s after first): "${text}"`,
+    );
     assert.match(text, /paris/i);
     assert.equal(finish, 'stop');
     assert.ok(usage.completion_tokens > 0 && usage.completion_tokens <= 40);

@@ -105,19 +105,22 @@ export class TestParticipant {
       if (state && who.identity !== this.identity) this.agentStates.push({ state, at: performance.now() });
     });
     this.room.registerTextStreamHandler('lk.transcription', (reader, info) => {
-      void reader.readAll().then((text) => {
-        const attributes = reader.info.attributes ?? {};
-        const speaker = info.identity === this.identity ? 'user' : 'agent';
-        this.transcripts.push({
-          speaker,
-          text,
-          // The agent streams each segment as deltas and closes the stream when done; user
-          // transcripts come as separate interim and final streams.
-          final: speaker === 'agent' || attributes['lk.transcription_final'] === 'true',
-          segmentId: attributes['lk.segment_id'] ?? '',
-          at: performance.now(),
-        });
-      }, () => undefined); // a stream cut off by leaving the room is not a transcript
+      void reader.readAll().then(
+        (text) => {
+          const attributes = reader.info.attributes ?? {};
+          const speaker = info.identity === this.identity ? 'user' : 'agent';
+          this.transcripts.push({
+            speaker,
+            text,
+            // The agent streams each segment as deltas and closes the stream when done; user
+            // transcripts come as separate interim and final streams.
+            final: speaker === 'agent' || attributes['lk.transcription_final'] === 'true',
+            segmentId: attributes['lk.segment_id'] ?? '',
+            at: performance.now(),
+          });
+        },
+        () => undefined,
+      ); // a stream cut off by leaving the room is not a transcript
     });
     // The agent also streams its session state; read and drop it (unhandled topics are logged per chunk).
     this.room.registerByteStreamHandler('lk.agent.session', (reader) => {

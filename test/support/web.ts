@@ -17,10 +17,7 @@ export interface RunningWeb {
   stop(): Promise<void>;
 }
 
-export async function startWeb(
-  env: Record<string, string>,
-  options: { bundleDir?: string } = {},
-): Promise<RunningWeb> {
+export async function startWeb(env: Record<string, string>, options: { bundleDir?: string } = {}): Promise<RunningWeb> {
   // An empty folder, so a developer's .env cannot change what the test sees.
   const dir = await mkdtemp(join(tmpdir(), 'vo-web-test-'));
   try {

@@ -282,10 +282,20 @@ describe('per-inference gate (SynthesisOptions.acquireSlot)', () => {
     };
     const chunks = await collect(e, 'First one here. Then a second. And a third one.', { acquireSlot });
     assert.equal(chunks.length, 3);
-    assert.deepEqual(calls.map((c) => c.chunkIndex), [0, 1, 2]);
-    assert.deepEqual(calls.map((c) => c.inferencesBefore), [0, 1, 2], 'no inference ran before its slot was granted');
+    assert.deepEqual(
+      calls.map((c) => c.chunkIndex),
+      [0, 1, 2],
+    );
+    assert.deepEqual(
+      calls.map((c) => c.inferencesBefore),
+      [0, 1, 2],
+      'no inference ran before its slot was granted',
+    );
     const ms = chunks.map((c) => (c.pcm.length / c.sampleRate) * 1000);
-    assert.deepEqual(calls.map((c) => c.audioMsSoFar), [0, ms[0]!, ms[0]! + ms[1]!]);
+    assert.deepEqual(
+      calls.map((c) => c.audioMsSoFar),
+      [0, ms[0]!, ms[0]! + ms[1]!],
+    );
     assert.equal(released, 3);
     assert.equal(maxHeld, 1, 'a text holds one slot at a time');
   });
@@ -294,11 +304,13 @@ describe('per-inference gate (SynthesisOptions.acquireSlot)', () => {
     const e = engine();
     let granted = 0;
     let released = 0;
-    const gate = (delayMs: number): SynthesisOptions['acquireSlot'] => async () => {
-      await new Promise((r) => setTimeout(r, delayMs));
-      granted++;
-      return () => released++;
-    };
+    const gate =
+      (delayMs: number): SynthesisOptions['acquireSlot'] =>
+      async () => {
+        await new Promise((r) => setTimeout(r, delayMs));
+        granted++;
+        return () => released++;
+      };
     // stop after the first chunk (the next one may already be prefetched)
     for await (const _ of e.synthesize('One here. Two here. Three here.', { acquireSlot: gate(0) })) break;
     await new Promise((r) => setTimeout(r, 100));

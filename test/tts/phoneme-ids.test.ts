@@ -28,12 +28,21 @@ describe('phoneme ids', () => {
   it('merges the voice’s clusters by longest match, and only those', () => {
     assert.deepEqual(splitPhonemes('aɪaʊ', [['a', 'ɪ']]), ['aɪ', 'a', 'ʊ']);
     assert.deepEqual(splitPhonemes('aɪ'), ['a', 'ɪ']);
-    assert.deepEqual(splitPhonemes('aɪe', [['a', 'ɪ'], ['a', 'ɪ', 'e']]), ['aɪe']);
+    assert.deepEqual(
+      splitPhonemes('aɪe', [
+        ['a', 'ɪ'],
+        ['a', 'ɪ', 'e'],
+      ]),
+      ['aɪe'],
+    );
   });
 
   it('expands symbols that map to several ids and skips unknown symbols, reporting them', () => {
     const missing: string[] = [];
-    assert.deepEqual(phonemesToIds(['x', '?', 'a'], map, (s) => missing.push(s)), [1, 0, 30, 31, 0, 10, 0, 2]);
+    assert.deepEqual(
+      phonemesToIds(['x', '?', 'a'], map, (s) => missing.push(s)),
+      [1, 0, 30, 31, 0, 10, 0, 2],
+    );
     assert.deepEqual(missing, ['?']);
   });
 });

@@ -76,7 +76,10 @@ describe('phonemizer process (espeak-ng out of process)', () => {
     assert.deepEqual(await p.phonemize('After.', 'en-us'), local.phonemizeSentences('After.', 'en-us'));
     assert.notEqual(p.pid, pid);
     assert.equal(p.crashes, 1);
-    assert.deepEqual(crashes.map((c) => [c.during, c.restartInMs]), [['request', 0]]);
+    assert.deepEqual(
+      crashes.map((c) => [c.during, c.restartInMs]),
+      [['request', 0]],
+    );
   });
 
   it('reports a library it cannot load as a PhonemizerError (not a crash) and keeps working', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, unlink } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,7 +11,7 @@ import { InvalidVoiceNameError, VoiceLoadError, VoiceNotFoundError } from '../..
 import type { InferenceWorker } from '../../src/tts/inference-worker.js';
 import { writeTinyVoice } from '../support/tts/tiny-model.js';
 import { VoiceCache, type VoiceCacheOptions } from '../../src/tts/voice-cache.js';
-import { checkVoiceInstalled, type PiperVoice } from '../../src/tts/voice.js';
+import { checkVoiceInstalled, loadVoice, type PiperVoice } from '../../src/tts/voice.js';
 
 /** Just enough of a PiperVoice for the cache: alive, onDeath, release. */
 class FakeVoice {
@@ -145,7 +145,10 @@ describe('voice files and worker death (tiny model)', () => {
     for (const bad of ['', '../tiny', 'a/b', '.hidden', 'a..b', 'x'.repeat(300), 'tiny\u0000', 'tiny voice']) {
       await assert.rejects(checkVoiceInstalled(dir, bad), InvalidVoiceNameError, JSON.stringify(bad));
     }
-    await assert.rejects(checkVoiceInstalled(dir, 'half'), (err: Error) => err instanceof VoiceNotFoundError && /half\.onnx\.json is missing/.test(err.message));
+    await assert.rejects(
+      checkVoiceInstalled(dir, 'half'),
+      (err: Error) => err instanceof VoiceNotFoundError && /half\.onnx\.json is missing/.test(err.message),
+    );
     await assert.rejects(checkVoiceInstalled(dir, 'nobody'), (err: Error) => !(err instanceof InvalidVoiceNameError) && err instanceof VoiceNotFoundError);
     // the message never echoes a huge hostile name in full
     await assert.rejects(checkVoiceInstalled(dir, `../${'y'.repeat(10_000)}`), (err: Error) => err.message.length < 300);
@@ -186,7 +189,14 @@ describe('voice files and worker death (tiny model)', () => {
   });
 
   it('reloads on next use when nobody reloads it first (engine without the component)', async () => {
-    const engine = new PiperEngine({ VOICES_DIR: dir, TTS_VOICE: 'tiny', TTS_MAX_VOICES: 2, TTS_INTRA_OP_THREADS: 1, ESPEAK_LIBRARY: undefined, ESPEAK_DATA_PATH: undefined });
+    const engine = new PiperEngine({
+      VOICES_DIR: dir,
+      TTS_VOICE: 'tiny',
+      TTS_MAX_VOICES: 2,
+      TTS_INTRA_OP_THREADS: 1,
+      ESPEAK_LIBRARY: undefined,
+      ESPEAK_DATA_PATH: undefined,
+    });
     try {
       await engine.load();
       await (await workerOf(engine, 'tiny')).terminate();
@@ -213,3 +223,93 @@ async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<voi
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+describe('VoiceCache with real voices (tiny model, real loader and inference threads)', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vo-voice-cache-real-'));
+    for (const name of ['a', 'b', 'c']) await writeTinyVoice(dir, name, { phonemeType: 'text' });
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  function realCache(options: Partial<VoiceCacheOptions> = {}) {
+    const loads: string[] = [];
+    const cache = new VoiceCache({
+      maxVoices: 2,
+      loader: (name, loadOptions) => {
+        loads.push(name);
+        return loadVoice(dir, name, loadOptions);
+      },
+      loadOptions: { intraOpThreads: 1, allowSpinning: false },
+      validate: (name) => checkVoiceInstalled(dir, name),
+      ...options,
+    });
+    const use = async (name: string) => {
+      const lease = await cache.acquire(name);
+      lease.release();
+      return lease.voice;
+    };
+    return { cache, loads, use };
+  }
+
+  it('evicts the least recently used voice: using a voice again moves it to the back of the line', async () => {
+    const evicted: string[] = [];
+    const { cache, use } = realCache({ onEvict: (name) => evicted.push(name) });
+    try {
+      const a = await use('a');
+      const b = await use('b');
+      assert.equal(await use('a'), a, 'a is still loaded: the same voice');
+      const c = await use('c'); // over size: b was used least recently
+      assert.deepEqual(evicted, ['b']);
+      assert.deepEqual(cache.loaded(), ['a', 'c']);
+      assert.equal(b.alive, false, 'the evicted voice was unloaded');
+      assert.equal(a.alive && c.alive, true);
+    } finally {
+      await cache.clear();
+    }
+  });
+
+  it('requests for a voice that is loading share one load', async () => {
+    const { cache, loads } = realCache();
+    try {
+      const leases = await Promise.all(Array.from({ length: 5 }, () => cache.acquire('a')));
+      assert.deepEqual(loads, ['a']);
+      assert.ok(leases.every((l) => l.voice === leases[0]!.voice));
+      for (const lease of leases) lease.release();
+      assert.equal(leases[0]!.voice.alive, true, 'still cached after the last release');
+    } finally {
+      await cache.clear();
+    }
+  });
+
+  it('a voice that failed to load is not cached: the next request loads it again', async () => {
+    const { cache, loads, use } = realCache();
+    try {
+      await writeTinyVoice(dir, 'late', { phonemeType: 'text' });
+      const good = await readFile(join(dir, 'late.onnx.json'), 'utf8');
+      await writeFile(join(dir, 'late.onnx.json'), '{ not json');
+      await assert.rejects(cache.acquire('late'), VoiceLoadError);
+      assert.deepEqual(cache.loaded(), []);
+      await writeFile(join(dir, 'late.onnx.json'), good);
+      const voice = await use('late');
+      assert.equal(voice.alive, true);
+      assert.deepEqual(loads, ['late', 'late']);
+      assert.deepEqual(cache.loaded(), ['late']);
+    } finally {
+      await cache.clear();
+    }
+  });
+
+  it('clear() unloads idle voices at once and a leased voice when its lease ends, not before', async () => {
+    const { cache, use } = realCache();
+    const idle = await use('a');
+    const lease = await cache.acquire('b');
+    await cache.clear();
+    assert.deepEqual(cache.loaded(), []);
+    assert.equal(idle.alive, false);
+    assert.equal(lease.voice.alive, true, 'a voice in use was unloaded under its user');
+    assert.ok((await lease.voice.infer([1, 0, 20, 0, 2], { noiseScale: 0.667, lengthScale: 1, noiseW: 0.8 }, undefined)).length > 0);
+    lease.release();
+    await waitFor(() => !lease.voice.alive, 5000);
+  });
+});

@@ -70,7 +70,10 @@ describe('voice download', () => {
     const voice = await loadVoice(voicesDir, NAME);
     await voice.release();
     const listed = await listVoices(voicesDir);
-    assert.deepEqual(listed.map((v) => [v.name, v.sampleRate]), [[NAME, 16000]]);
+    assert.deepEqual(
+      listed.map((v) => [v.name, v.sampleRate]),
+      [[NAME, 16000]],
+    );
   });
 
   it('rejects a file whose md5 does not match the catalogue and leaves nothing behind', async () => {

@@ -14,7 +14,6 @@ import { startLiveKitServer, type LiveKitTestServer } from '../support/livekit-s
 import { freeTcpPort } from '../support/ports.js';
 import { CHROMIUM, CHROMIUM_BASE_ARGS, startWeb, type RunningWeb } from '../support/web.js';
 
-
 async function launch(dir: string, args: string[]): Promise<BrowserContext> {
   if (!existsSync(CHROMIUM)) throw new Error('Debian chromium is missing: run `bash scripts/setup/apt.sh`');
   return chromium.launchPersistentContext(await mkdtemp(join(dir, 'profile-')), {
@@ -130,7 +129,9 @@ describe('web page states in Chromium', { timeout: 180_000 }, () => {
     await livekit.restart();
     // Either the session resumes, or the page ends it and says so; it never stays silently stuck.
     await page.waitForFunction(
-      () => document.body.dataset['connection'] === 'connected' || (document.body.dataset['connection'] === 'disconnected' && !document.getElementById('banner')?.hidden),
+      () =>
+        document.body.dataset['connection'] === 'connected' ||
+        (document.body.dataset['connection'] === 'disconnected' && !document.getElementById('banner')?.hidden),
       undefined,
       { timeout: 60_000 },
     );

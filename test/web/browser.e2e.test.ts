@@ -145,7 +145,12 @@ describe('web page in Chromium against the full agent bench', { timeout: 420_000
       }))
       .then(
         (state) =>
-          `page: ${JSON.stringify(state)}\npage errors: ${pageErrors.join(' | ')}\n--- service output ---\n${service?.output() ?? ''}\n--- livekit-server output (agent lines) ---\n${(bench?.livekit.output() ?? '').split('\n').filter((l) => /agent|dispatch|job|worker/i.test(l)).join('\n')}`,
+          `page: ${JSON.stringify(state)}\npage errors: ${pageErrors.join(' | ')}\n--- service output ---\n${service?.output() ?? ''}\n--- livekit-server output (agent lines) ---\n${(
+            bench?.livekit.output() ?? ''
+          )
+            .split('\n')
+            .filter((l) => /agent|dispatch|job|worker/i.test(l))
+            .join('\n')}`,
       );
   }
 
@@ -167,14 +172,19 @@ describe('web page in Chromium against the full agent bench', { timeout: 420_000
 
     await step('the page connects', () => page.waitForSelector('body[data-connection="connected"]', { timeout: 30_000 }));
     await step('the agent joins and reports its state', () =>
-      page.waitForFunction(() => ['listening', 'thinking', 'speaking', 'idle'].includes(document.body.dataset['agentState'] ?? ''), undefined, { timeout: 60_000 }),
+      page.waitForFunction(() => ['listening', 'thinking', 'speaking', 'idle'].includes(document.body.dataset['agentState'] ?? ''), undefined, {
+        timeout: 60_000,
+      }),
     );
     await step('the microphone level meter moves with the fake microphone', () =>
       page.waitForFunction(() => Number(document.getElementById('mic-level')?.dataset['peak']) > 0.4, undefined, { timeout: 30_000 }),
     );
     await step("the user's words appear in the transcript", () =>
       page.waitForFunction(
-        () => Array.from(document.querySelectorAll('#transcript li.msg.user')).some((li) => /capital/i.test(li.textContent ?? '') && /france/i.test(li.textContent ?? '')),
+        () =>
+          Array.from(document.querySelectorAll('#transcript li.msg.user')).some(
+            (li) => /capital/i.test(li.textContent ?? '') && /france/i.test(li.textContent ?? ''),
+          ),
         undefined,
         { timeout: 90_000, polling: 250 },
       ),
@@ -185,10 +195,18 @@ describe('web page in Chromium against the full agent bench', { timeout: 420_000
           const items = Array.from(document.querySelectorAll<HTMLElement>('#transcript li.msg'));
           const question = items.findIndex((li) => li.dataset['speaker'] === 'user' && /france/i.test(li.textContent ?? ''));
           // Inline callbacks only: this function runs in the page, named helpers would not survive transpiling.
-          return question >= 0 && items.slice(question + 1).some((li) => {
-            const text = (li.querySelector('.text')?.textContent ?? '').trim();
-            return li.dataset['speaker'] === 'agent' && li.dataset['final'] === 'true' && text.length > 2 && !apologies.some((a) => text.startsWith(a.slice(0, 20)));
-          });
+          return (
+            question >= 0 &&
+            items.slice(question + 1).some((li) => {
+              const text = (li.querySelector('.text')?.textContent ?? '').trim();
+              return (
+                li.dataset['speaker'] === 'agent' &&
+                li.dataset['final'] === 'true' &&
+                text.length > 2 &&
+                !apologies.some((a) => text.startsWith(a.slice(0, 20)))
+              );
+            })
+          );
         },
         [STT_APOLOGY, LLM_APOLOGY],
         { timeout: 120_000, polling: 250 },
@@ -198,9 +216,13 @@ describe('web page in Chromium against the full agent bench', { timeout: 420_000
       const audio = Array.from(document.querySelectorAll<HTMLAudioElement>('#audio-sink audio'));
       return {
         elements: audio.length,
-        playing: audio.filter((a) => !a.paused && a.readyState >= 2 && (a.srcObject as MediaStream | null)?.getAudioTracks().some((t) => t.readyState === 'live')).length,
+        playing: audio.filter(
+          (a) => !a.paused && a.readyState >= 2 && (a.srcObject as MediaStream | null)?.getAudioTracks().some((t) => t.readyState === 'live'),
+        ).length,
         agentPeak: Number(document.getElementById('agent-level')?.dataset['peak']),
-        answer: Array.from(document.querySelectorAll<HTMLElement>('#transcript li.msg.agent .text')).map((e) => e.textContent).pop(),
+        answer: Array.from(document.querySelectorAll<HTMLElement>('#transcript li.msg.agent .text'))
+          .map((e) => e.textContent)
+          .pop(),
       };
     });
     assert.ok(playback.playing >= 1, `an <audio> element plays the agent's live track: ${JSON.stringify(playback)}\n${await diagnostics(page)}`);
@@ -215,10 +237,18 @@ describe('web page in Chromium against the full agent bench', { timeout: 420_000
           const items = Array.from(document.querySelectorAll<HTMLElement>('#transcript li.msg'));
           const typed = items.findIndex((li) => li.dataset['speaker'] === 'user' && /fun fact about cats/.test(li.textContent ?? ''));
           // Inline callbacks only: this function runs in the page, named helpers would not survive transpiling.
-          return typed >= 0 && items.slice(typed + 1).some((li) => {
-            const text = (li.querySelector('.text')?.textContent ?? '').trim();
-            return li.dataset['speaker'] === 'agent' && li.dataset['final'] === 'true' && text.length > 2 && !apologies.some((a) => text.startsWith(a.slice(0, 20)));
-          });
+          return (
+            typed >= 0 &&
+            items.slice(typed + 1).some((li) => {
+              const text = (li.querySelector('.text')?.textContent ?? '').trim();
+              return (
+                li.dataset['speaker'] === 'agent' &&
+                li.dataset['final'] === 'true' &&
+                text.length > 2 &&
+                !apologies.some((a) => text.startsWith(a.slice(0, 20)))
+              );
+            })
+          );
         },
         [STT_APOLOGY, LLM_APOLOGY],
         { timeout: 120_000, polling: 250 },

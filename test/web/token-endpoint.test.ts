@@ -122,8 +122,18 @@ describe('POST /api/token', () => {
   });
 
   const refusedWithCode: Array<[string, unknown, RegExp, string]> = [
-    ['a name with a bidi override (Cf)', { participant_name: 'Eve\u202Egnp.exe' }, /participant_name: must not contain control or format characters/, 'FORBIDDEN_CHARACTERS'],
-    ['a name with a zero-width space (Cf)', { participantName: 'ad\u200Bmin' }, /participantName: must not contain control or format characters/, 'FORBIDDEN_CHARACTERS'],
+    [
+      'a name with a bidi override (Cf)',
+      { participant_name: 'Eve\u202Egnp.exe' },
+      /participant_name: must not contain control or format characters/,
+      'FORBIDDEN_CHARACTERS',
+    ],
+    [
+      'a name with a zero-width space (Cf)',
+      { participantName: 'ad\u200Bmin' },
+      /participantName: must not contain control or format characters/,
+      'FORBIDDEN_CHARACTERS',
+    ],
     ['a name with a newline (Cc)', { participant_name: 'a\nb' }, /control or format characters/, 'FORBIDDEN_CHARACTERS'],
     ['a name with DEL / C1 controls (Cc)', { participant_name: 'a\u007f\u0085b' }, /control or format characters/, 'FORBIDDEN_CHARACTERS'],
     ['an agent identity', { participant_identity: 'agent-AJ_1234' }, /participant_identity: must not start with "agent-"/, 'RESERVED_IDENTITY'],
@@ -131,7 +141,12 @@ describe('POST /api/token', () => {
     ['a reserved lk. attribute', { participant_attributes: { 'lk.agent.state': 'speaking' } }, /must not start with "lk\."/, 'RESERVED_ATTRIBUTE'],
     ['a reserved LK. attribute in other case', { participant_attributes: { 'LK.publish_on_behalf': 'x' } }, /reserved for LiveKit/, 'RESERVED_ATTRIBUTE'],
     ['an attribute name with a format character', { participant_attributes: { 'a\u2066b': 'x' } }, /control or format characters/, 'FORBIDDEN_CHARACTERS'],
-    ['an attribute value with a control character', { participant_attributes: { a: 'x\u0000' } }, /participant_attributes\.a: must not contain/, 'FORBIDDEN_CHARACTERS'],
+    [
+      'an attribute value with a control character',
+      { participant_attributes: { a: 'x\u0000' } },
+      /participant_attributes\.a: must not contain/,
+      'FORBIDDEN_CHARACTERS',
+    ],
     ['an unknown field', { admin: true }, /unknown field/, 'INVALID_REQUEST'],
     ['another agent', { room_config: { agents: [{ agent_name: 'other-agent' }] } }, /only its own agent/, 'UNKNOWN_AGENT'],
   ];
@@ -147,7 +162,7 @@ describe('POST /api/token', () => {
   }
 
   test('accepts ordinary international names and emoji without joiners', async () => {
-    for (const name of ['José Ñandú', '李雷', 'Zoë 🎧', 'O\'Brien-Smith']) {
+    for (const name of ['José Ñandú', '李雷', 'Zoë 🎧', "O'Brien-Smith"]) {
       const response = await postToken(server.baseUrl, { participant_name: name });
       assert.equal(response.status, 200, name);
       assert.equal(((await response.json()) as Details).participantName, name);

@@ -35,7 +35,11 @@ export class StandInEngine implements ChatEngine {
   readonly name = 'stand-in';
 
   async generate(turns: ChatTurn[], options: GenerateOptions): Promise<Generation> {
-    const lastUser = [...turns].reverse().find((t) => t.role === 'user')?.text.trim() ?? '';
+    const lastUser =
+      [...turns]
+        .reverse()
+        .find((t) => t.role === 'user')
+        ?.text.trim() ?? '';
     const words = `You said: ${lastUser.replace(/[.!?]+$/, '')}.`.split(/\s+/);
     const kept = words.slice(0, options.maxTokens);
     let text = '';
@@ -80,10 +84,7 @@ interface LlamaSequence {
 }
 type HistoryItem = { type: 'system'; text: string } | { type: 'user'; text: string } | { type: 'model'; response: string[] };
 interface LlamaChat {
-  generateResponse(
-    history: HistoryItem[],
-    options: Record<string, unknown>,
-  ): Promise<{ response: string; metadata: { stopReason: string } }>;
+  generateResponse(history: HistoryItem[], options: Record<string, unknown>): Promise<{ response: string; metadata: { stopReason: string } }>;
   dispose(): void;
 }
 

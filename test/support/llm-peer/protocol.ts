@@ -35,11 +35,7 @@ export function toTurns(request: ChatCompletionRequest): ChatTurn[] {
   const turns: ChatTurn[] = [];
   for (const m of request.messages) {
     const text =
-      typeof m.content === 'string'
-        ? m.content
-        : Array.isArray(m.content)
-          ? m.content.map((p) => (p.type === 'text' && p.text ? p.text : '')).join('')
-          : '';
+      typeof m.content === 'string' ? m.content : Array.isArray(m.content) ? m.content.map((p) => (p.type === 'text' && p.text ? p.text : '')).join('') : '';
     if (m.role === 'system' || m.role === 'developer') turns.push({ role: 'system', text });
     else if (m.role === 'user') turns.push({ role: 'user', text });
     else if (m.role === 'assistant' && text.length > 0) turns.push({ role: 'assistant', text });
@@ -81,11 +77,7 @@ export function completionBody(e: Envelope, text: string, finishReason: FinishRe
 }
 
 /** One server-sent event carrying a chat.completion.chunk. */
-export function chunkEvent(
-  e: Envelope,
-  delta: { role?: 'assistant'; content?: string },
-  finishReason: FinishReason | null,
-): string {
+export function chunkEvent(e: Envelope, delta: { role?: 'assistant'; content?: string }, finishReason: FinishReason | null): string {
   return sse({
     id: e.id,
     object: 'chat.completion.chunk',

@@ -3,16 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import type { ChatEngine } from './engines.js';
-import {
-  DONE_EVENT,
-  chatCompletionRequest,
-  chunkEvent,
-  completionBody,
-  openAiError,
-  toTurns,
-  usage,
-  usageEvent,
-} from './protocol.js';
+import { DONE_EVENT, chatCompletionRequest, chunkEvent, completionBody, openAiError, toTurns, usage, usageEvent } from './protocol.js';
 
 /** Fault modes: `down` = HTTP 503, `slow` = wait `delayMs` before answering, `garbage` = 200 with non-JSON data. */
 export const PEER_MODES = ['ok', 'down', 'slow', 'garbage'] as const;

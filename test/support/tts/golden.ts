@@ -25,7 +25,5 @@ export function readGolden(): GoldenFixture {
 export function ourEspeakIds(fixture: GoldenFixture, options: EspeakOptions): number[][][] {
   const espeak = Espeak.get(options);
   const idMap = new Map(Object.entries(fixture.phonemeIdMap));
-  return fixture.espeakCases.map((c) =>
-    espeak.phonemize(c.text, fixture.espeakVoice).map((p) => phonemesToIds(splitPhonemes(p), idMap)),
-  );
+  return fixture.espeakCases.map((c) => espeak.phonemize(c.text, fixture.espeakVoice).map((p) => phonemesToIds(splitPhonemes(p), idMap)));
 }
