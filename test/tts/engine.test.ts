@@ -5,25 +5,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type EngineConfig, PiperEngine, peakNormalize } from '../../src/tts/engine.js';
 import { UnknownSpeakerError, VoiceLoadError, VoiceNotFoundError } from '../../src/tts/errors.js';
-import { HOP, writeTinyVoice } from '../support/tts/tiny-model.js';
+import { HOP, tinyEngineConfig, writeTinyVoice } from '../support/tts/tiny-model.js';
 import type { SpeechChunk, SynthesisOptions } from '../../src/tts/types.js';
 
 let dir: string;
 const engines: PiperEngine[] = [];
 
 function engine(overrides: Partial<EngineConfig> = {}, hooks = {}): PiperEngine {
-  const e = new PiperEngine(
-    {
-      VOICES_DIR: dir,
-      TTS_VOICE: 'tiny',
-      TTS_MAX_VOICES: 2,
-      TTS_INTRA_OP_THREADS: 1,
-      ESPEAK_LIBRARY: undefined,
-      ESPEAK_DATA_PATH: undefined,
-      ...overrides,
-    },
-    hooks,
-  );
+  const e = new PiperEngine(tinyEngineConfig(dir, overrides), hooks);
   engines.push(e);
   return e;
 }

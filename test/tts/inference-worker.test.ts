@@ -15,7 +15,7 @@ import { InferenceWorker, type WorkerRunRequest } from '../../src/tts/inference-
 import type { VoiceCache } from '../../src/tts/voice-cache.js';
 import { PROJECT_ROOT } from '../../src/config/load.js';
 import { PeerProcess } from '../support/child-process.js';
-import { HOP, writeTinyVoice } from '../support/tts/tiny-model.js';
+import { HOP, writeTinyVoice, tinyEngineConfig } from '../support/tts/tiny-model.js';
 import { requireTestVoice, TEST_VOICE } from '../support/voices.js';
 
 let dir: string;
@@ -107,18 +107,7 @@ describe('InferenceWorker', () => {
 describe('the engine when a voice’s inference thread dies mid-request', () => {
   it('the request rejects, the voice is reloaded without waiting for a request, and the next request works and sounds the same', async () => {
     const died: Array<{ voice: string; error: Error }> = [];
-    const engine = new PiperEngine(
-      {
-        VOICES_DIR: dir,
-        TTS_VOICE: 'tiny',
-        TTS_MAX_VOICES: 2,
-        TTS_INTRA_OP_THREADS: 1,
-        ESPEAK_LIBRARY: undefined,
-        ESPEAK_DATA_PATH: undefined,
-        TTS_MAX_PHONEMES_PER_CHUNK: 50,
-      },
-      { onVoiceDied: (voice, error) => died.push({ voice, error }) },
-    );
+    const engine = new PiperEngine(tinyEngineConfig(dir, { TTS_MAX_PHONEMES_PER_CHUNK: 50 }), { onVoiceDied: (voice, error) => died.push({ voice, error }) });
     try {
       await engine.load();
       // a text of several chunks (50 phonemes each at most): the thread dies while it is being spoken

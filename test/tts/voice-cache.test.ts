@@ -9,7 +9,7 @@ import { createTtsComponent } from '../../src/tts/component.js';
 import { PiperEngine } from '../../src/tts/engine.js';
 import { InvalidVoiceNameError, VoiceLoadError, VoiceNotFoundError } from '../../src/tts/errors.js';
 import type { InferenceWorker } from '../../src/tts/inference-worker.js';
-import { writeTinyVoice } from '../support/tts/tiny-model.js';
+import { writeTinyVoice, tinyEngineConfig } from '../support/tts/tiny-model.js';
 import { VoiceCache, type VoiceCacheOptions } from '../../src/tts/voice-cache.js';
 import { checkVoiceInstalled, loadVoice, type PiperVoice } from '../../src/tts/voice.js';
 
@@ -189,14 +189,7 @@ describe('voice files and worker death (tiny model)', () => {
   });
 
   it('reloads on next use when nobody reloads it first (engine without the component)', async () => {
-    const engine = new PiperEngine({
-      VOICES_DIR: dir,
-      TTS_VOICE: 'tiny',
-      TTS_MAX_VOICES: 2,
-      TTS_INTRA_OP_THREADS: 1,
-      ESPEAK_LIBRARY: undefined,
-      ESPEAK_DATA_PATH: undefined,
-    });
+    const engine = new PiperEngine(tinyEngineConfig(dir));
     try {
       await engine.load();
       await (await workerOf(engine, 'tiny')).terminate();

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
+import type { EngineConfig } from '../../../src/tts/engine.js';
 
 const { onnx } = onnxProto;
 
@@ -125,4 +126,17 @@ export async function writeTinyVoice(
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, `${name}.onnx`), buildTinyPiperModel(options.multiSpeaker ?? false));
   await writeFile(join(dir, `${name}.onnx.json`), JSON.stringify(tinyVoiceConfig(options)));
+}
+
+/** Engine settings for the tiny voice written by writeTinyVoice into `voicesDir`. */
+export function tinyEngineConfig(voicesDir: string, overrides: Partial<EngineConfig> = {}): EngineConfig {
+  return {
+    VOICES_DIR: voicesDir,
+    TTS_VOICE: 'tiny',
+    TTS_MAX_VOICES: 2,
+    TTS_INTRA_OP_THREADS: 1,
+    ESPEAK_LIBRARY: undefined,
+    ESPEAK_DATA_PATH: undefined,
+    ...overrides,
+  };
 }
