@@ -13,7 +13,7 @@ import { PROJECT_ROOT } from '../../src/config/load.js';
 test('the agent serves a room and the legacy server speaks with only loopback reachable', { timeout: 480_000 }, async () => {
   const child = spawn(
     'bash',
-    [join(PROJECT_ROOT, 'scripts/peers/offline-run.sh'), process.execPath, '--import', 'tsx', '--test', '--test-reporter=tap', 'src/agent/hybrid.e2e.test.ts'],
+    [join(PROJECT_ROOT, 'scripts/peers/offline-run.sh'), process.execPath, '--import', 'tsx', '--test', '--test-reporter=tap', 'test/agent/hybrid.e2e.test.ts'],
     // NODE_TEST_CONTEXT would make the inner runner think it is nested and run nothing.
     { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_TEST_CONTEXT: undefined } },
   );

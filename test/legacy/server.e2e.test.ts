@@ -328,8 +328,10 @@ describe('legacy server process with tight limits and a token', () => {
       LEGACY_RATE_LIMIT_BURST: '20',
       LEGACY_IDLE_TIMEOUT_MS: '2000',
       LEGACY_MAX_SESSION_MS: '6000',
-      LEGACY_SEND_HIGH_WATER_BYTES: '65536',
-      LEGACY_SLOW_CONSUMER_TIMEOUT_MS: '2000',
+      // the hard cap below the high-water mark: a stalled client is cut at the cap, well within the
+      // 6 s session limit (the backpressure timeout path is proven in server.test.ts)
+      LEGACY_SEND_BUFFER_BYTES: '65536',
+      LEGACY_SEND_HIGH_WATER_BYTES: '16777216',
     });
   });
   after(async () => {
