@@ -1,10 +1,7 @@
-import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
-import { PeerMissingError } from './cache.js';
 import { httpOk, PeerProcess, waitUntilReady } from './child-process.js';
 import { freeTcpPort } from './ports.js';
-import { testVoicesDir } from './voices.js';
+import { requireTestVoice, TEST_VOICE } from './voices.js';
 import { PROJECT_ROOT } from '../../src/config/load.js';
 import { Registry } from 'prom-client';
 import { VARIABLES, type Config } from '../../src/config/schema.js';
@@ -104,10 +101,7 @@ export class ObservedSynthesizer implements SpeechSynthesizer {
 
 /** The real Piper engine with the real test voice; fails loudly when the voice is not installed. */
 export async function realEngine(): Promise<SpeechSynthesizer & { close(): Promise<void> }> {
-  const voicesDir = testVoicesDir();
-  if (!existsSync(join(voicesDir, `${TEST_VOICE}.onnx`)) || !existsSync(join(voicesDir, `${TEST_VOICE}.onnx.json`))) {
-    throw new PeerMissingError(`Piper voice ${TEST_VOICE}`, 'voices', `no ${TEST_VOICE}.onnx(.json) in the test voices folder`);
-  }
+  const voicesDir = requireTestVoice();
   const { PiperEngine } = await import('../../src/tts/index.js');
   const engine = new PiperEngine({
     VOICES_DIR: voicesDir,
@@ -121,7 +115,7 @@ export async function realEngine(): Promise<SpeechSynthesizer & { close(): Promi
   return engine;
 }
 
-export const TEST_VOICE = 'en_US-joe-medium';
+export { TEST_VOICE };
 
 export interface ServerProcess {
   url: string;
@@ -135,10 +129,7 @@ export interface ServerProcess {
  * real voice and waits until /ready answers 200.
  */
 export async function startServerProcess(env: Record<string, string> = {}, readyTimeoutMs = 180_000): Promise<ServerProcess> {
-  const voicesDir = testVoicesDir();
-  if (!existsSync(join(voicesDir, `${TEST_VOICE}.onnx`))) {
-    throw new PeerMissingError(`Piper voice ${TEST_VOICE}`, 'voices', `no ${TEST_VOICE}.onnx in the test voices folder`);
-  }
+  const voicesDir = requireTestVoice();
   const legacyPort = await freeTcpPort();
   let healthPort = await freeTcpPort();
   while (healthPort === legacyPort) healthPort = await freeTcpPort();
