@@ -31,7 +31,7 @@ dev-agent-piper voice="":
 test:
     bash scripts/test.sh
 
-# Run benchmarks: all, or one of tts | legacy | agent
+# Run benchmarks: all, or one of tts | legacy | agent | models
 bench which="":
     if [ -z "{{which}}" ]; then npm run bench; else npm run "bench:{{which}}"; fi
 

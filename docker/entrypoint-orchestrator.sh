@@ -4,9 +4,9 @@
 set -eu
 mode="${ORCHESTRATOR_MODE:-agent}"
 case "$mode" in
-  agent|legacy|hybrid) ;;
+  agent|legacy|hybrid|models) ;;
   *)
-    echo "entrypoint: invalid ORCHESTRATOR_MODE '$mode'; valid modes: agent, legacy, hybrid" >&2
+    echo "entrypoint: invalid ORCHESTRATOR_MODE '$mode'; valid modes: agent, legacy, hybrid, models" >&2
     exit 1
     ;;
 esac

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Development launcher behind `npm run dev -- [mode] [voice]` and `just dev [mode] [voice]` (same order;
 # `just dev-agent [voice]` etc. fix the mode): validates the mode, runs the runtime set-up (idempotent:
-# packages, the web page, voices), starts a local LiveKit server when LIVEKIT_URL points at this machine
+# packages, the web page, voices, local models), starts a local LiveKit server when LIVEKIT_URL points at this machine
 # and nothing answers, then runs the service.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-agent}"
 voice="${2:-}"
 case "$mode" in
-  agent|legacy|hybrid) ;;
-  *) echo "unknown mode '$mode': valid modes are agent, legacy, hybrid" >&2; exit 1 ;;
+  agent|legacy|hybrid|models) ;;
+  *) echo "unknown mode '$mode': valid modes are agent, legacy, hybrid, models" >&2; exit 1 ;;
 esac
 export ORCHESTRATOR_MODE="$mode" LOG_FORMAT="${LOG_FORMAT:-pretty}"
 [[ -n "$voice" ]] && export TTS_VOICE="$voice"
@@ -18,7 +18,7 @@ export VO_CACHE="${VO_CACHE:-$HOME/.cache/voice-orchestrator}"
 bash scripts/setup.sh --runtime
 npx tsx src/config/check.ts --quiet   # fail fast, naming the bad variable
 
-if [[ "$mode" != legacy ]]; then
+if [[ "$mode" == agent || "$mode" == hybrid ]]; then
   url="$(npx tsx src/config/check.ts --get LIVEKIT_URL)"
   hostport="${url#*://}"; hostport="${hostport%%/*}"
   host="${hostport%:*}"; port="${hostport##*:}"

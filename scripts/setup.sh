@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One idempotent set-up for a fresh Debian machine: system packages, npm dependencies, the web page,
-# the LiveKit server, voices and the test peers. Downloads are cached in $VO_CACHE (outside the clone).
+# the LiveKit server, voices, the local models and the test peers. Downloads are cached in $VO_CACHE (outside the clone).
 #   scripts/setup.sh            everything the service and the tests need
 #   scripts/setup.sh --runtime  only what running the service needs (no test peers)
 set -euo pipefail
@@ -14,8 +14,9 @@ profile=all
 
 # web: the page (dist/web) is built here and in the Docker build, never by the running service
 # (its bundler, esbuild, is a dev dependency). Rebuilt only when missing or older than its sources.
-runtime_parts=(apt npm web just livekit voices)
-test_parts=(piper-ref stt llm)
+# llm, whisper: the local language model and speech-to-text the agent uses when no provider is configured.
+runtime_parts=(apt npm web just livekit voices llm whisper)
+test_parts=(piper-ref stt wyoming)
 parts=("${runtime_parts[@]}")
 [[ "$profile" == all ]] && parts+=("${test_parts[@]}")
 
@@ -36,11 +37,13 @@ for part in "${parts[@]}"; do
   echo "    done: $part ($((SECONDS - start)) s)"
 done
 
-# The default VOICES_DIR (voices/) points at the shared voice cache, so clones reuse downloads.
-if [[ ! -e voices && ! -L voices ]]; then
-  ln -s "$VO_CACHE/voices" voices
-  echo "    linked voices/ -> the voice cache"
-fi
+# The default VOICES_DIR (voices/) and MODELS_DIR (models/) point at the shared download cache, so clones reuse downloads.
+for dir in voices models; do
+  if [[ ! -e $dir && ! -L $dir ]]; then
+    ln -s "$VO_CACHE/$dir" "$dir"
+    echo "    linked $dir/ -> the download cache"
+  fi
+done
 
 # When the configured default voice could not be installed, select the voice set-up always provides.
 default_voice="$(npx tsx src/config/check.ts --get TTS_VOICE 2>/dev/null || true)"

@@ -89,7 +89,7 @@ describe('entrypoint (real child process)', () => {
     assert.equal(result.stdout, '', 'nothing started, nothing logged');
     const lines = result.stderr.trim().split('\n');
     assert.equal(lines.length, 1, result.stderr);
-    assert.match(lines[0] ?? '', /ORCHESTRATOR_MODE="turbo".*one of agent, legacy, hybrid/);
+    assert.match(lines[0] ?? '', /ORCHESTRATOR_MODE="turbo".*one of agent, legacy, hybrid, models/);
   });
 
   test('legacy mode: the first log line states the mode, /ready turns 200, SIGTERM drains and exits 0', async () => {
@@ -181,17 +181,27 @@ describe('what each mode composes (created, not started)', () => {
     }
   }
 
+  const remote = { LLM_BASE_URL: 'http://127.0.0.1:9/v1', STT_BASE_URL: 'http://127.0.0.1:9/v1' };
+
   test('agent mode loads no Piper voice in the main process (its job processes load their own)', async () => {
-    assert.deepEqual(await names('agent'), ['agent', 'web']);
+    assert.deepEqual(await names('agent', remote), ['agent', 'web']);
+  });
+
+  test('with no provider configured, agent and hybrid modes first start the local models; models mode runs only them', async () => {
+    assert.deepEqual(await names('agent'), ['local-models', 'agent', 'web']);
+    assert.deepEqual(await names('hybrid'), ['local-models', 'tts', 'legacy', 'agent', 'web']);
+    assert.deepEqual(await names('models'), ['local-models']);
+    assert.deepEqual(await names('agent', { LLM_PROVIDER: 'none', STT_PROVIDER: 'none' }), ['agent', 'web']);
+    assert.deepEqual(await names('legacy'), ['tts', 'legacy']);
   });
 
   test('WEB_ENABLED=false: agent mode runs the worker only, no web server; hybrid keeps the rest', async () => {
-    assert.deepEqual(await names('agent', { WEB_ENABLED: 'false' }), ['agent']);
-    assert.deepEqual(await names('hybrid', { WEB_ENABLED: 'false' }), ['tts', 'legacy', 'agent']);
+    assert.deepEqual(await names('agent', { WEB_ENABLED: 'false', ...remote }), ['agent']);
+    assert.deepEqual(await names('hybrid', { WEB_ENABLED: 'false', ...remote }), ['tts', 'legacy', 'agent']);
   });
 
   test('legacy mode has the engine and the WebSocket server; hybrid has everything', async () => {
     assert.deepEqual(await names('legacy'), ['tts', 'legacy']);
-    assert.deepEqual(await names('hybrid'), ['tts', 'legacy', 'agent', 'web']);
+    assert.deepEqual(await names('hybrid', remote), ['tts', 'legacy', 'agent', 'web']);
   });
 });

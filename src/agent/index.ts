@@ -18,7 +18,7 @@ import type { Logger } from '../ops/logger.js';
 import { checkVoiceInstalled } from '../tts/voice.js';
 import { ControlServer, type JobEvent } from './control-channel.js';
 import { AgentMetrics } from './metrics.js';
-import { providerWarnings } from './settings.js';
+import { llmSettings, type ProviderSettings, providerWarnings, sttSettings } from './settings.js';
 import { freeLoopbackPort, probeWorkerHealth } from './worker-health.js';
 
 export interface AgentComponentOptions {
@@ -95,6 +95,7 @@ class LiveKitAgentComponent implements AgentComponent {
     // Job processes load the voice: a missing one is reported here, before any room is taken.
     await checkVoiceInstalled(resolve(process.cwd(), this.config.VOICES_DIR), this.config.TTS_VOICE);
     for (const warning of providerWarnings(this.config)) this.logger.warn(warning);
+    this.logger.info({ llm: shownProvider(llmSettings(this.config)), stt: shownProvider(sttSettings(this.config)) }, 'conversation models');
     if (!loggerOptions()) {
       initializeLogger({ pretty: this.config.LOG_FORMAT === 'pretty', level: frameworkLogLevel(this.config.LOG_LEVEL) });
     }
@@ -204,6 +205,8 @@ class LiveKitAgentComponent implements AgentComponent {
       livekit_url: this.shownUrl,
       sessions_active: this.activeSessions(),
       sessions_total: this.sessionsTotal,
+      llm: shownProvider(llmSettings(this.config)),
+      stt: shownProvider(sttSettings(this.config)),
     };
   }
 
@@ -258,4 +261,9 @@ async function withTimeout(promise: Promise<unknown>, ms: number, onTimeout: () 
   ]);
   clearTimeout(timer);
   if (timedOut) onTimeout();
+}
+
+/** A provider as shown in logs and /status: model and where it runs, never the key. */
+function shownProvider(settings: ProviderSettings | undefined): { model: string; provider: string } | null {
+  return settings ? { model: settings.model, provider: settings.provider } : null;
 }

@@ -1,15 +1,7 @@
-/**
- * The agent file LiveKit Agents forks job processes with (default export: `defineAgent`).
- *
- * Runs in the job processes only, never in the main process. `prewarm` gets the main process's
- * validated config over the control socket, then loads Silero VAD and warms the Piper voice, so
- * an idle process answers a new room at once. `entry` holds one conversation in one room.
- */
-import type { TokenBucket } from '../ops/rate-limit.js';
-import { type JobContext, type JobProcess, defineAgent, type llm, tokenize, tts as ttsBase, voice } from '@livekit/agents';
+import { type JobContext, type JobProcess, defineAgent, tokenize, tts as ttsBase, voice } from '@livekit/agents';
 import * as openai from '@livekit/agents-plugin-openai';
 import * as silero from '@livekit/agents-plugin-silero';
-import { ParticipantKind, type RemoteParticipant, RoomEvent, type TextStreamReader } from '@livekit/rtc-node';
+import { ParticipantKind, RoomEvent } from '@livekit/rtc-node';
 import OpenAI from 'openai';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -17,18 +9,19 @@ import { createLogger, type Logger } from '../ops/logger.js';
 import { PiperEngine } from '../tts/engine.js';
 import type { SpeechSynthesizer } from '../tts/types.js';
 import { connectControl, type ControlClient, type JobEvent } from './control-channel.js';
-import { guardLlmStream, type LlmFailure } from './llm-guard.js';
+import { registerChat } from './chat-input.js';
 import { PiperTTS } from './piper-tts.js';
+import { reportStages } from './stage-metrics.js';
+import { VoiceAgent } from './voice-agent.js';
 import { describeError, ResilientSTT, transcriptValidatingFetch } from './resilient-stt.js';
 import {
   chatGate,
   type ConversationEnd,
   ConversationWatchdog,
-  LLM_APOLOGY,
   llmSettings,
   MAX_CONVERSATION_NOTICE,
   NO_LLM_NOTICE,
-  readBoundedText,
+  type ProviderSettings,
   resolveInstructions,
   STT_APOLOGY,
   sttSettings,
@@ -46,10 +39,6 @@ interface Prewarmed {
 
 /** Apologies closer together than this are dropped: one failure often hits several utterances. */
 const APOLOGY_INTERVAL_MS = 4000;
-/** The topic of typed chat (LiveKit's `lk.chat` text streams, what the page sends). */
-const CHAT_TOPIC = 'lk.chat';
-/** Refused chat messages are logged at most this often per conversation. */
-const CHAT_WARN_INTERVAL_MS = 10_000;
 /** Longest the goodbye at the maximum conversation length may take before the agent leaves anyway. */
 const GOODBYE_TIMEOUT_MS = 15_000;
 
@@ -79,33 +68,6 @@ async function prewarm(proc: JobProcess): Promise<void> {
     logger.error({ err }, `agent job process could not start: ${(err as Error).message}`);
     await new Promise<void>((resolve) => logger.flush(() => resolve()));
     throw err;
-  }
-}
-
-/** The agent of one conversation; its LLM replies go through the failure guard. */
-class VoiceAgent extends voice.Agent {
-  constructor(
-    instructions: string,
-    private readonly guard: {
-      timeoutMs: number;
-      takeProviderError: () => string | undefined;
-      onFailure: (kind: LlmFailure['kind'], cause: string) => void;
-      onFirstSentence: (ms: number) => void;
-    },
-  ) {
-    super({ instructions });
-  }
-
-  override async llmNode(chatCtx: llm.ChatContext, toolCtx: llm.ToolContext, modelSettings: voice.ModelSettings): ReturnType<voice.Agent['llmNode']> {
-    const source = await voice.Agent.default.llmNode(this, chatCtx, toolCtx, modelSettings);
-    if (!source) return null;
-    return guardLlmStream(source, {
-      timeoutMs: this.guard.timeoutMs,
-      apology: LLM_APOLOGY,
-      takeProviderError: this.guard.takeProviderError,
-      onFailure: (failure) => this.guard.onFailure(failure.kind, failure.cause),
-      onFirstSentence: this.guard.onFirstSentence,
-    });
   }
 }
 
@@ -234,28 +196,7 @@ async function entry(ctx: JobContext): Promise<void> {
     if (newState === 'away') watchdog.userAway();
   });
 
-  session.on(voice.AgentSessionEventTypes.MetricsCollected, ({ metrics }) => {
-    const stage = (name: Extract<JobEvent, { type: 'stage' }>['stage'], ms: number | undefined) => {
-      if (typeof ms === 'number' && Number.isFinite(ms) && ms >= 0) report({ type: 'stage', room: roomName, stage: name, ms });
-    };
-    switch (metrics.type) {
-      case 'eou_metrics':
-        stage('eou_delay', metrics.endOfUtteranceDelayMs);
-        stage('transcription_delay', metrics.transcriptionDelayMs);
-        break;
-      case 'stt_metrics':
-        stage('stt_duration', metrics.durationMs);
-        break;
-      case 'llm_metrics':
-        stage('llm_ttft', metrics.ttftMs);
-        break;
-      case 'tts_metrics':
-        // The sentence adapter reports once per reply (streamed) and Piper once per sentence: the
-        // reply's first audio is what the user waits for.
-        if (metrics.streamed) stage('tts_ttfb', metrics.ttfbMs);
-        break;
-    }
-  });
+  reportStages(session, (stage, ms) => report({ type: 'stage', room: roomName, stage, ms }));
   session.on(voice.AgentSessionEventTypes.Error, ({ error }) => {
     const event = error as { type?: string; error?: unknown; recoverable?: boolean };
     logger.warn({ provider: event.type, recoverable: event.recoverable, cause: describeError(event.error) }, 'agent session reported a provider error');
@@ -312,48 +253,17 @@ async function entry(ctx: JobContext): Promise<void> {
     { voice: voiceName, participant: participant.identity, llm: llmConfig?.provider ?? null, stt: sttConfig?.provider ?? null },
     'agent session started',
   );
+  // The page shows what it is talking to.
+  const models = { llm: shownModel(llmConfig), stt: shownModel(sttConfig), voice: voiceName };
+  ctx.room.localParticipant?.setAttributes({ 'vo.models': JSON.stringify(models) }).catch((err: unknown) => {
+    logger.warn({ cause: describeError(err) }, 'could not publish the models attribute');
+  });
 
   if (!model) {
     session.say(NO_LLM_NOTICE, { allowInterruptions: false, addToChatCtx: false });
   } else if (config.AGENT_GREETING.trim().length > 0) {
     session.say(config.AGENT_GREETING, { allowInterruptions: true });
   }
-}
-
-/**
- * Typed chat from the conversation's user on `lk.chat`: at most `maxChars` characters (a longer
- * stream is closed as soon as it is too long, so it is never buffered whole) and at most the
- * gate's rate; other senders and refused messages are dropped.
- */
-function registerChat(
-  room: JobContext['room'],
-  user: RemoteParticipant,
-  options: { maxChars: number; gate: TokenBucket; logger: Logger; onMessage: (text: string) => void },
-): void {
-  const { maxChars, gate, logger, onMessage } = options;
-  let lastWarnAt = 0;
-  const refuse = (reader: TextStreamReader, why: string) => {
-    void reader.close().catch(() => undefined);
-    const now = Date.now();
-    if (now - lastWarnAt >= CHAT_WARN_INTERVAL_MS) {
-      lastWarnAt = now;
-      logger.warn({ why, max_chars: maxChars }, `typed chat message ignored: ${why}`);
-    }
-  };
-  room.registerTextStreamHandler(CHAT_TOPIC, (reader, sender) => {
-    if (sender.identity !== user.identity) return refuse(reader, 'not from the user of this conversation');
-    if (!gate.tryTake()) return refuse(reader, 'more messages per minute than AGENT_CHAT_RATE_PER_MIN');
-    // UTF-8 needs at most 4 bytes per character: a declared size beyond that is too long already.
-    if (typeof reader.info.totalSize === 'number' && reader.info.totalSize > maxChars * 4) return refuse(reader, 'longer than AGENT_MAX_CHAT_CHARS');
-    readBoundedText(reader, maxChars).then(
-      (text) => {
-        if (text === undefined) return refuse(reader, 'longer than AGENT_MAX_CHAT_CHARS');
-        if (text.trim().length === 0) return;
-        onMessage(text);
-      },
-      (err: unknown) => logger.warn({ cause: describeError(err) }, 'typed chat message could not be read'),
-    );
-  });
 }
 
 /** The requested voice when it loads, otherwise the default one. */
@@ -366,6 +276,12 @@ async function pickVoice(engine: SpeechSynthesizer, fallback: string, requested:
     logger.warn({ requested, fallback, cause: describeError(err) }, 'voice from metadata unavailable; using the default voice');
     return fallback;
   }
+}
+
+/** A model as the page names it: "SmolLM2-135M-Instruct.Q4_1 (local)", "gpt-4.1-mini (api.openai.com)". */
+function shownModel(settings: ProviderSettings | undefined): string {
+  if (!settings) return 'none';
+  return settings.provider.startsWith('local ') ? `${settings.model} (local)` : `${settings.model} (${settings.provider})`;
 }
 
 export default defineAgent({ prewarm, entry });

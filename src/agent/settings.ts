@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { TokenBucket } from '../ops/rate-limit.js';
 import { z } from 'zod';
+import { providerKind, type ProviderRole } from '../config/providers.js';
 import type { Config } from '../config/schema.js';
+import { localModelName, localOrigin } from '../local-models/settings.js';
 
 /** What the agent needs from the configuration (job processes receive exactly this). */
 export type AgentConfig = Pick<
@@ -23,6 +25,13 @@ export type AgentConfig = Pick<
   | 'AGENT_MAX_CONVERSATION_MS'
   | 'AGENT_MAX_CHAT_CHARS'
   | 'AGENT_CHAT_RATE_PER_MIN'
+  | 'LLM_PROVIDER'
+  | 'STT_PROVIDER'
+  | 'LOCAL_MODELS_HOST'
+  | 'LOCAL_LLM_PORT'
+  | 'LOCAL_STT_PORT'
+  | 'LOCAL_LLM_MODEL'
+  | 'LOCAL_STT_MODEL'
   | 'OPENAI_API_KEY'
   | 'LLM_MODEL'
   | 'LLM_BASE_URL'
@@ -54,33 +63,38 @@ function providerHost(baseURL: string | undefined): string {
   }
 }
 
-function provider(model: string, baseURL: string | undefined, apiKey: string | undefined): ProviderSettings | undefined {
-  if (!apiKey && !baseURL) return undefined;
-  return { model, baseURL, apiKey: apiKey ?? PLACEHOLDER_KEY, provider: providerHost(baseURL) };
+function resolve(config: AgentConfig, role: ProviderRole): ProviderSettings | undefined {
+  const kind = providerKind(config, role);
+  if (kind === 'none') return undefined;
+  if (kind === 'local') {
+    const port = role === 'llm' ? config.LOCAL_LLM_PORT : config.LOCAL_STT_PORT;
+    const baseURL = `${localOrigin(config.LOCAL_MODELS_HOST, port)}/v1`;
+    const model = localModelName(role === 'llm' ? config.LOCAL_LLM_MODEL : config.LOCAL_STT_MODEL);
+    return { model, baseURL, apiKey: PLACEHOLDER_KEY, provider: `local ${providerHost(baseURL)}` };
+  }
+  const baseURL = role === 'llm' ? config.LLM_BASE_URL : config.STT_BASE_URL;
+  const model = role === 'llm' ? config.LLM_MODEL : config.STT_MODEL;
+  return { model, baseURL, apiKey: config.OPENAI_API_KEY ?? PLACEHOLDER_KEY, provider: providerHost(baseURL) };
 }
 
-/** The LLM, or undefined when neither OPENAI_API_KEY nor LLM_BASE_URL is set. */
+/** The LLM (LLM_PROVIDER: local, OpenAI or an OpenAI-compatible server), or undefined for `none`. */
 export function llmSettings(config: AgentConfig): ProviderSettings | undefined {
-  return provider(config.LLM_MODEL, config.LLM_BASE_URL, config.OPENAI_API_KEY);
+  return resolve(config, 'llm');
 }
 
-/** Speech-to-text, or undefined when neither OPENAI_API_KEY nor STT_BASE_URL is set. */
+/** Speech-to-text (STT_PROVIDER), or undefined for `none`. */
 export function sttSettings(config: AgentConfig): ProviderSettings | undefined {
-  return provider(config.STT_MODEL, config.STT_BASE_URL, config.OPENAI_API_KEY);
+  return resolve(config, 'stt');
 }
 
-/** Startup warnings about missing providers, each naming the variables that fix it. */
+/** Startup warnings about providers turned off, each naming the variable that turns them on. */
 export function providerWarnings(config: AgentConfig): string[] {
   const warnings: string[] = [];
   if (!llmSettings(config)) {
-    warnings.push(
-      'no language model configured: set OPENAI_API_KEY (OpenAI) or LLM_BASE_URL (an OpenAI-compatible server); users who join will hear that no language model is configured',
-    );
+    warnings.push('no language model: LLM_PROVIDER=none; users who join will hear that no language model is configured (set LLM_PROVIDER=local or auto)');
   }
   if (!sttSettings(config)) {
-    warnings.push(
-      'no speech-to-text configured: set OPENAI_API_KEY (OpenAI) or STT_BASE_URL (an OpenAI-compatible server); the agent cannot understand speech, only typed chat',
-    );
+    warnings.push('no speech-to-text: STT_PROVIDER=none; the agent cannot understand speech, only typed chat (set STT_PROVIDER=local or auto)');
   }
   return warnings;
 }

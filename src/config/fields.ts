@@ -106,3 +106,10 @@ export function isLoopbackHost(host: string): boolean {
   if (h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
   return /^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
+
+/** A file name inside a models folder: no folders, no leading dot (so never outside it). */
+export const modelFile = () =>
+  z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,199}$/, 'a file name in MODELS_DIR (letters, digits, `_.+-`, no folders)');

@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseDotenv } from 'dotenv';
 import { isLoopbackHost } from './fields.js';
+import { localModelsNeeded } from './providers.js';
 import { displayValue } from './mask.js';
 import { type Config, type VarName, VARIABLES } from './schema.js';
 
@@ -129,6 +130,24 @@ export function validateCombination(config: Config): Array<{ variable: VarName; 
           `points at this machine (127.0.0.1, ::1 or localhost), not ${livekitHost}; set LIVEKIT_API_KEY and LIVEKIT_API_SECRET to that server's keys`,
       });
     }
+  }
+
+  if (mode === 'agent' || mode === 'hybrid') {
+    for (const [choice, baseUrl] of [
+      ['LLM_PROVIDER', 'LLM_BASE_URL'],
+      ['STT_PROVIDER', 'STT_BASE_URL'],
+    ] as const) {
+      if (config[choice] === 'openai' && !config.OPENAI_API_KEY && !config[baseUrl]) {
+        issues.push({
+          variable: choice,
+          expected: `\`local\`, \`auto\` or \`none\`: ${choice}=openai needs OPENAI_API_KEY (OpenAI) or ${baseUrl} (an OpenAI-compatible server), and neither is set`,
+        });
+      }
+    }
+  }
+
+  if (localModelsNeeded(config).length > 0 && config.LOCAL_LLM_PORT === config.LOCAL_STT_PORT) {
+    issues.push({ variable: 'LOCAL_STT_PORT', expected: `a port other than LOCAL_LLM_PORT (${config.LOCAL_LLM_PORT}): each local model server needs its own` });
   }
 
   if (mode === 'legacy' || mode === 'hybrid') {

@@ -1,8 +1,10 @@
 import type { z } from 'zod';
-import { bool, host, int, list, number, oneOf, optional, portOrZero, text, token, url } from './fields.js';
+import { bool, host, int, list, modelFile, number, oneOf, optional, port, portOrZero, text, token, url } from './fields.js';
 
-export const MODES = ['agent', 'legacy', 'hybrid'] as const;
+export const MODES = ['agent', 'legacy', 'hybrid', 'models'] as const;
 export type Mode = (typeof MODES)[number];
+export const PROVIDER_CHOICES = ['auto', 'local', 'openai', 'none'] as const;
+export type ProviderChoice = (typeof PROVIDER_CHOICES)[number];
 
 interface VarSpec {
   schema: z.ZodType;
@@ -22,7 +24,7 @@ export const VARIABLES = {
   ORCHESTRATOR_MODE: {
     schema: oneOf(MODES),
     default: 'agent',
-    doc: 'What runs: `agent` (LiveKit worker + web page), `legacy` (WebSocket TTS server), `hybrid` (both).',
+    doc: 'What runs: `agent` (LiveKit worker + web page), `legacy` (WebSocket TTS server), `hybrid` (both), `models` (only the local speech-to-text and language model servers, for other orchestrators to share).',
   },
   LOG_LEVEL: { schema: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', doc: 'pino log level.' },
   LOG_FORMAT: { schema: oneOf(['json', 'pretty']), default: 'json', doc: '`json` (one object per line) or `pretty` (human-readable; `just dev*` sets it).' },
@@ -123,6 +125,68 @@ export const VARIABLES = {
     doc: '`none`: send audio as fast as the client reads: backpressure above LEGACY_SEND_HIGH_WATER_BYTES; `realtime`: one 20 ms frame every 20 ms (same backpressure).',
   },
 
+  // --- OpenAI speech API (on LEGACY_PORT, legacy and hybrid modes)
+  OPENAI_VOICE_MAP: {
+    schema: list()
+      .refine(
+        (pairs) => pairs.every((p) => /^[A-Za-z0-9_.-]{1,64}:[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$/.test(p)),
+        'comma-separated NAME:VOICE pairs, e.g. alloy:en_US-joe-medium',
+      )
+      .transform((pairs) => Object.fromEntries(pairs.map((p) => p.split(':') as [string, string])) as Readonly<Record<string, string>>),
+    default: '',
+    doc: 'OpenAI voice names (`alloy`, `nova`, ...) mapped to installed Piper voices for `POST /v1/audio/speech`, e.g. `alloy:en_US-joe-medium,nova:en_US-amy-medium`; OpenAI voice names not listed speak with TTS_VOICE, installed Piper voice names are accepted as they are.',
+  },
+  OPENAI_MAX_CONCURRENT_REQUESTS: {
+    schema: int(1, 10_000),
+    default: '16',
+    doc: 'Most `POST /v1/audio/speech` requests served at once; more are refused with 503 and `Retry-After` (all share the one engine through the scheduler either way).',
+  },
+  OPENAI_RATE_LIMIT_PER_MIN: {
+    schema: int(1, 1_000_000),
+    default: '120',
+    doc: 'OpenAI API requests per minute allowed from one client address (token bucket with that burst); more are refused with 429.',
+  },
+
+  // --- Wyoming TTS server (Home Assistant), legacy and hybrid modes
+  WYOMING_ENABLED: {
+    schema: bool(),
+    default: 'false',
+    doc: 'Serve the Wyoming text-to-speech protocol (Home Assistant) on WYOMING_PORT in legacy and hybrid modes.',
+  },
+  WYOMING_HOST: {
+    schema: host(),
+    default: '127.0.0.1',
+    doc: 'Bind address of the Wyoming server. The protocol has no authentication: bind a non-loopback address only on a network you trust.',
+  },
+  WYOMING_PORT: { schema: portOrZero(), default: '10200', doc: 'Port of the Wyoming server (0 = ephemeral).' },
+  WYOMING_MAX_CONNECTIONS: { schema: int(1, 10_000), default: '16', doc: 'Most concurrent Wyoming connections; more get an `error` event and are closed.' },
+  WYOMING_IDLE_TIMEOUT_MS: {
+    schema: int(1000, 86_400_000),
+    default: '60000',
+    doc: 'A Wyoming connection that sends nothing and has no audio in flight for this long is closed.',
+  },
+  WYOMING_MAX_HEADER_BYTES: {
+    schema: int(256, 16 * 1024 * 1024),
+    default: '65536',
+    doc: 'Longest Wyoming event header line (JSON, data inline included); a longer one gets an `error` event and the connection is closed.',
+  },
+  WYOMING_MAX_DATA_BYTES: {
+    schema: int(256, 16 * 1024 * 1024),
+    default: '65536',
+    doc: 'Largest `data_length` of a Wyoming event; larger ones get an `error` event and the connection is closed.',
+  },
+  WYOMING_MAX_PAYLOAD_BYTES: {
+    schema: int(0, 64 * 1024 * 1024),
+    default: '65536',
+    doc: 'Largest `payload_length` of a Wyoming event (text-to-speech clients send none; payloads are read and dropped); larger ones get an `error` event and the connection is closed.',
+  },
+  WYOMING_RATE_LIMIT_PER_SEC: {
+    schema: number(0.1, 100_000),
+    default: '200',
+    doc: 'Wyoming events per second a connection may send (token bucket; a streamed text arrives as many `synthesize-chunk` events); more get an `error` event and are dropped.',
+  },
+  WYOMING_RATE_LIMIT_BURST: { schema: int(1, 100_000), default: '400', doc: 'Burst size of the per-connection Wyoming event rate limit.' },
+
   // --- agent (LiveKit)
   LIVEKIT_URL: { schema: url(['ws', 'wss', 'http', 'https']), default: 'ws://127.0.0.1:7880', doc: 'LiveKit server the worker registers with.' },
   LIVEKIT_API_KEY: { schema: text(), default: 'devkey', doc: 'LiveKit API key (the default matches `livekit-server --dev`).' },
@@ -136,11 +200,21 @@ export const VARIABLES = {
   AGENT_HEALTH_PORT: { schema: portOrZero(), default: '8082', doc: "Port of the LiveKit framework's own worker health server (kept apart from HEALTH_PORT)." },
   AGENT_INSTRUCTIONS: {
     schema: text(),
-    default: 'You are a friendly voice assistant. Answer briefly in plain spoken sentences, without lists or markup.',
+    default: 'You are a friendly voice assistant. Always answer in English, briefly, in one or two plain spoken sentences, without lists or markup.',
     doc: 'System instructions for the LLM.',
   },
   AGENT_INSTRUCTIONS_FILE: { schema: optional(text()), doc: 'File whose content replaces AGENT_INSTRUCTIONS.' },
   AGENT_GREETING: { schema: text(), default: 'Hello! How can I help you today?', doc: 'Spoken when a user joins (empty = no greeting).' },
+  LLM_PROVIDER: {
+    schema: oneOf(PROVIDER_CHOICES),
+    default: 'auto',
+    doc: '`local` (the built-in local model, see LOCAL_LLM_MODEL), `openai` (OpenAI, or the OpenAI-compatible server at LLM_BASE_URL), `none` (the agent says no language model is configured), or `auto`: `openai` when OPENAI_API_KEY or LLM_BASE_URL is set, else `local`.',
+  },
+  STT_PROVIDER: {
+    schema: oneOf(PROVIDER_CHOICES),
+    default: 'auto',
+    doc: '`local` (the built-in Whisper model, see LOCAL_STT_MODEL), `openai` (OpenAI, or the server at STT_BASE_URL), `none` (typed chat only), or `auto`: `openai` when OPENAI_API_KEY or STT_BASE_URL is set, else `local`.',
+  },
   OPENAI_API_KEY: { schema: optional(text()), secret: true, doc: 'API key for the OpenAI (or compatible) STT and LLM.' },
   LLM_MODEL: { schema: text().pipe(textNonEmpty()), default: 'gpt-4.1-mini', doc: 'Chat model name.' },
   LLM_BASE_URL: { schema: optional(url(['http', 'https'])), doc: 'OpenAI-compatible chat server (e.g. http://127.0.0.1:8000/v1); unset = OpenAI.' },
@@ -177,6 +251,62 @@ export const VARIABLES = {
     schema: int(1, 10_000),
     default: '20',
     doc: 'Typed chat messages per minute the agent answers in one conversation; more are ignored.',
+  },
+
+  // --- local models (used when LLM_PROVIDER / STT_PROVIDER resolve to `local`)
+  MODELS_DIR: {
+    schema: text().pipe(textNonEmpty()),
+    default: 'models',
+    doc: 'Folder holding the local models and the local LLM runtime (`npm run setup` fills it; set-up links `models/` to its download cache).',
+  },
+  LOCAL_LLM_MODEL: {
+    schema: modelFile(),
+    default: 'qwen2.5-coder-0.5b-instruct-q4_k_m.gguf',
+    doc: 'GGUF file of the local language model, in MODELS_DIR (set-up installs this one and the smaller, faster, less accurate `SmolLM2-135M-Instruct.Q4_1.gguf`).',
+  },
+  LOCAL_STT_MODEL: { schema: modelFile(), default: 'ggml-tiny.en.bin', doc: 'whisper.cpp (ggml) file of the local speech-to-text model, in MODELS_DIR.' },
+  LOCAL_MODELS_HOST: {
+    schema: host(),
+    default: '127.0.0.1',
+    doc: 'Bind address of the local model servers (OpenAI-compatible; no authentication, so keep it on loopback unless a private network protects it).',
+  },
+  LOCAL_LLM_PORT: {
+    schema: port(),
+    default: '8091',
+    doc: 'Port of the local language model server (`/v1/chat/completions`); another orchestrator on this host can use it as LLM_BASE_URL=http://127.0.0.1:PORT/v1.',
+  },
+  LOCAL_STT_PORT: {
+    schema: port(),
+    default: '8092',
+    doc: 'Port of the local speech-to-text server (`/v1/audio/transcriptions`); usable by others as STT_BASE_URL=http://127.0.0.1:PORT/v1.',
+  },
+  LOCAL_LLM_THREADS: { schema: int(1, 64), default: '2', doc: 'CPU threads of the local language model.' },
+  LOCAL_LLM_PARALLEL: {
+    schema: int(1, 16),
+    default: '2',
+    doc: 'Answers the local language model generates at once; further requests wait (see LOCAL_MODELS_MAX_QUEUE).',
+  },
+  LOCAL_LLM_CONTEXT_TOKENS: {
+    schema: int(512, 32_768),
+    default: '2048',
+    doc: 'Context size of each parallel answer, in tokens (longer conversations keep their latest turns).',
+  },
+  LOCAL_LLM_MAX_TOKENS: {
+    schema: int(16, 4096),
+    default: '256',
+    doc: 'Longest answer of the local language model, in tokens (requests asking for more are capped).',
+  },
+  LOCAL_STT_THREADS: { schema: int(1, 64), default: '2', doc: 'CPU threads of the local speech-to-text model.' },
+  LOCAL_STT_MAX_AUDIO_SECONDS: { schema: int(1, 600), default: '120', doc: 'Longest audio the local speech-to-text server accepts in one request.' },
+  LOCAL_MODELS_MAX_QUEUE: {
+    schema: int(1, 1000),
+    default: '16',
+    doc: 'Requests a local model server holds waiting; more are refused with 429 (the agent apologises).',
+  },
+  LOCAL_MODELS_START_TIMEOUT_MS: {
+    schema: int(1000, 600_000),
+    default: '120000',
+    doc: 'Longest a local model server may take to load its model and answer its health check, at start and after a restart.',
   },
 
   // --- web client

@@ -1,12 +1,16 @@
 import type { Registry } from 'prom-client';
 import type { Component } from '../component.js';
-import type { Config } from '../config/schema.js';
+import { type Config, VARIABLES } from '../config/schema.js';
 import type { Logger } from '../ops/logger.js';
+import { OpenAiSpeechApi } from '../openai-speech/handler.js';
+import { TokenCheck } from '../speech/auth.js';
+import { SpeechService } from '../speech/service.js';
 import type { SpeechSynthesizer } from '../tts/types.js';
 import { LegacyMetrics } from './metrics.js';
-import { SynthesisScheduler } from './scheduler.js';
 import { LegacyServer } from './server.js';
 import type { SessionLimits } from './session.js';
+
+type OpenAiVar = 'OPENAI_VOICE_MAP' | 'OPENAI_MAX_CONCURRENT_REQUESTS' | 'OPENAI_RATE_LIMIT_PER_MIN';
 
 export type LegacyConfig = Pick<
   Config,
@@ -28,20 +32,32 @@ export type LegacyConfig = Pick<
   | 'LEGACY_MAX_SESSION_MS'
   | 'LEGACY_SEND_BUFFER_BYTES'
   | 'LEGACY_PACING'
->;
+> &
+  Partial<Pick<Config, OpenAiVar | 'VOICES_DIR' | 'TTS_VOICE'>>;
 
 export interface LegacyComponentDeps {
   config: LegacyConfig;
   logger: Logger;
   metrics: Registry;
   tts: SpeechSynthesizer;
+  /** The process's speech service (shared with the Wyoming server); made here from `tts` when absent. */
+  speech?: SpeechService;
 }
 
 export type LegacyComponent = Component & { address(): { host: string; port: number } | undefined };
 
-/** The legacy WebSocket TTS server as an app component. */
-export function createLegacyComponent({ config, logger, metrics, tts }: LegacyComponentDeps): LegacyComponent {
-  const legacyMetrics = new LegacyMetrics(metrics);
+/** The speech server's port as an app component: the legacy WebSocket protocol and the OpenAI speech API. */
+export function createLegacyComponent({ config, logger, metrics, tts, speech: shared }: LegacyComponentDeps): LegacyComponent {
+  const speech =
+    shared ??
+    new SpeechService({
+      tts,
+      registry: metrics,
+      voicesDir: setting(config, 'VOICES_DIR'),
+      defaultVoice: setting(config, 'TTS_VOICE'),
+      maxTextChars: config.LEGACY_MAX_TEXT_CHARS,
+    });
+  const legacyMetrics = new LegacyMetrics(metrics, speech.metrics);
   const limits: SessionLimits = {
     maxMessageBytes: config.LEGACY_MAX_MESSAGE_BYTES,
     maxTextChars: config.LEGACY_MAX_TEXT_CHARS,
@@ -57,17 +73,27 @@ export function createLegacyComponent({ config, logger, metrics, tts }: LegacyCo
     sendBufferBytes: config.LEGACY_SEND_BUFFER_BYTES,
     pacing: config.LEGACY_PACING,
   };
+  const auth = new TokenCheck(config.LEGACY_AUTH_TOKEN);
+  const openai = new OpenAiSpeechApi({
+    speech,
+    auth,
+    allowedOrigins: config.LEGACY_ALLOWED_ORIGINS,
+    maxBodyBytes: config.LEGACY_MAX_MESSAGE_BYTES,
+    maxConcurrent: setting(config, 'OPENAI_MAX_CONCURRENT_REQUESTS'),
+    ratePerMinute: setting(config, 'OPENAI_RATE_LIMIT_PER_MIN'),
+    voiceMap: setting(config, 'OPENAI_VOICE_MAP'),
+    delivery: { highWaterBytes: limits.sendHighWaterBytes, slowConsumerMs: limits.slowConsumerMs },
+    logger: logger.child({ protocol: 'openai' }),
+  });
   const server = new LegacyServer({
     host: config.LEGACY_HOST,
     port: config.LEGACY_PORT,
-    authToken: config.LEGACY_AUTH_TOKEN,
+    auth,
     allowedOrigins: config.LEGACY_ALLOWED_ORIGINS,
     maxConnections: config.LEGACY_MAX_CONNECTIONS,
     limits,
-    tts,
-    // Piper runs one voice's sentences one at a time (its worker uses every core), so one slot
-    // lets the scheduler, not the engine's FIFO, decide which sentence goes next.
-    scheduler: new SynthesisScheduler(1),
+    speech,
+    httpApi: { handles: (req) => OpenAiSpeechApi.handles(req), handle: (req, res) => openai.handle(req, res), close: (deadline) => openai.close(deadline) },
     metrics: legacyMetrics,
     logger,
   });
@@ -78,7 +104,7 @@ export function createLegacyComponent({ config, logger, metrics, tts }: LegacyCo
     async start() {
       await server.listen();
       const address = server.address();
-      logger.info({ ...address, pacing: limits.pacing, auth: config.LEGACY_AUTH_TOKEN !== undefined }, 'legacy WebSocket server listening');
+      logger.info({ ...address, pacing: limits.pacing, auth: auth.required }, 'speech server listening (legacy WebSocket and OpenAI /v1/audio/speech)');
     },
     async stop(deadline) {
       stopping = true;
@@ -89,8 +115,14 @@ export function createLegacyComponent({ config, logger, metrics, tts }: LegacyCo
       return { ready: false, detail: stopping ? 'stopping' : 'not listening' };
     },
     status() {
-      return { address: server.address() ?? null, pacing: limits.pacing, ...legacyMetrics.snapshot() };
+      return { address: server.address() ?? null, pacing: limits.pacing, ...legacyMetrics.snapshot(), openai_active_requests: openai.activeRequests };
     },
     address: () => server.address(),
   };
+}
+
+/** A setting the caller may leave out (in-process tests build only the legacy ones): its schema default then. */
+function setting<K extends OpenAiVar | 'VOICES_DIR' | 'TTS_VOICE'>(config: LegacyConfig, name: K): Config[K] {
+  const value = config[name] as Config[K] | undefined;
+  return value ?? (VARIABLES[name].schema.parse(VARIABLES[name].default) as Config[K]);
 }

@@ -1,12 +1,14 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { byLabel, total } from '../ops/metrics.js';
+import type { SpeechMetrics } from '../speech/metrics.js';
 import type { EndReason } from './protocol.js';
 
 /**
  * Prometheus series of the legacy server (the `mode` label comes from the registry's defaults).
  * `snapshot()` (for `/status`) reads the counts back from these series, so the two never disagree;
  * only the first-audio window (for exact percentiles) is kept here. The synthesis real-time factor
- * is recorded once, by the engine: `tts_synthesis_rtf` (src/tts/component.ts).
+ * is recorded once, by the engine: `tts_synthesis_rtf` (src/tts/component.ts). Errors are also
+ * counted in the shared `speech_errors_total{protocol="legacy"}` when a SpeechMetrics is given.
  */
 export class LegacyMetrics {
   readonly activeSessions: Gauge;
@@ -18,7 +20,10 @@ export class LegacyMetrics {
 
   private readonly firstAudioWindow: number[] = [];
 
-  constructor(registry: Registry) {
+  constructor(
+    registry: Registry,
+    private readonly speech?: SpeechMetrics,
+  ) {
     const registers = [registry];
     this.activeSessions = new Gauge({ name: 'legacy_sessions_active', help: 'Open legacy WebSocket sessions.', registers });
     this.sessionsTotal = new Counter({ name: 'legacy_sessions_total', help: 'Legacy WebSocket sessions opened.', registers });
@@ -62,6 +67,7 @@ export class LegacyMetrics {
 
   error(code: string): void {
     this.errorsTotal.inc({ code });
+    this.speech?.error('legacy', code);
   }
 
   firstAudio(ms: number): void {

@@ -1,24 +1,32 @@
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { hardenHttpServer, listen, rejectSocket, requestPath } from '../ops/http-listen.js';
+import { hardenHttpServer, listen, rejectSocket, requestPath, safeHandler } from '../ops/http-listen.js';
 import type { Logger } from '../ops/logger.js';
-import type { SpeechSynthesizer } from '../tts/types.js';
+import type { TokenCheck } from '../speech/auth.js';
+import type { SpeechService } from '../speech/service.js';
 import type { LegacyMetrics } from './metrics.js';
 import type { RefusalCode } from './protocol.js';
-import type { SynthesisScheduler } from './scheduler.js';
 import { Session, type SessionLimits } from './session.js';
+
+/** Plain HTTP requests the port also answers (the OpenAI speech API); everything else is told to upgrade. */
+export interface HttpApi {
+  handles(req: IncomingMessage): boolean;
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** Stop taking requests; those in flight may finish until `deadline`. */
+  close(deadline: number): Promise<void>;
+}
 
 export interface LegacyServerOptions {
   host: string;
   port: number;
-  authToken?: string;
+  auth: TokenCheck;
   allowedOrigins: readonly string[];
   maxConnections: number;
   limits: SessionLimits;
-  tts: SpeechSynthesizer;
-  scheduler: SynthesisScheduler;
+  speech: SpeechService;
+  httpApi?: HttpApi;
   metrics: LegacyMetrics;
   logger: Logger;
 }
@@ -27,7 +35,9 @@ export interface LegacyServerOptions {
 const HARD_PAYLOAD_FACTOR = 4;
 
 /**
- * The WebSocket listener: every refusal (auth, origin, capacity, shutdown, path) happens on the
+ * The speech server's port: an upgrade request is a legacy WebSocket client, a plain request to
+ * a path the HttpApi handles (the OpenAI API under /v1/) goes to it, anything else is told to
+ * upgrade. For WebSockets every refusal (auth, origin, capacity, shutdown, path) happens on the
  * HTTP upgrade request, before a WebSocket exists; accepted sockets each get a Session.
  */
 export class LegacyServer {
@@ -37,21 +47,22 @@ export class LegacyServer {
   private readonly sockets = new Set<WebSocket>();
   private pendingUpgrades = 0;
   private accepting = false;
-  private readonly tokenDigest: Buffer | undefined;
   private readonly allClosedWaiters: Array<() => void> = [];
 
   constructor(private readonly options: LegacyServerOptions) {
-    this.tokenDigest = options.authToken ? digest(options.authToken) : undefined;
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: Math.max(options.limits.maxMessageBytes * HARD_PAYLOAD_FACTOR, 1024),
       perMessageDeflate: false,
       clientTracking: false,
     });
-    this.http = createServer((_req, res) => {
+    const httpApi = options.httpApi;
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+      if (httpApi?.handles(req)) return httpApi.handle(req, res);
       res.writeHead(426, { 'content-type': 'application/json', upgrade: 'websocket', connection: 'Upgrade, close' });
-      res.end(JSON.stringify({ error: 'this endpoint speaks WebSocket only', code: 'UPGRADE_REQUIRED' }));
-    });
+      res.end(JSON.stringify({ error: 'this endpoint speaks WebSocket (and the OpenAI speech API under /v1/)', code: 'UPGRADE_REQUIRED' }));
+    };
+    this.http = createServer(safeHandler(onRequest, { logger: options.logger, name: 'legacy' }));
     this.http.on('upgrade', (req, socket, head) => {
       try {
         this.handleUpgrade(req, socket, head);
@@ -89,10 +100,12 @@ export class LegacyServer {
   async stop(deadline: number): Promise<void> {
     this.accepting = false;
     const closedListener = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    this.http.closeIdleConnections();
     for (const session of this.sessions) session.shutdown();
     const remaining = Math.max(0, deadline - Date.now());
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.allClosed(), new Promise<void>((resolve) => (timer = setTimeout(resolve, remaining)))]);
+    const apiClosed = this.options.httpApi?.close(deadline) ?? Promise.resolve();
+    await Promise.race([Promise.all([this.allClosed(), apiClosed]), new Promise<void>((resolve) => (timer = setTimeout(resolve, remaining)))]);
     clearTimeout(timer);
     for (const socket of this.sockets) socket.terminate();
     this.http.closeAllConnections();
@@ -133,7 +146,7 @@ export class LegacyServer {
     const path = requestPath(req.url);
     if (path === undefined) return { status: 400, code: 'BAD_REQUEST', message: 'the request target is not a valid path' };
     if (path !== '/') return { status: 404, code: 'NOT_FOUND', message: 'the WebSocket endpoint is /' };
-    if (this.tokenDigest && !this.authorized(req)) {
+    if (!this.options.auth.allows(req)) {
       return { status: 401, code: 'UNAUTHORIZED', message: 'a valid token is required (Authorization: Bearer TOKEN or ?token=TOKEN)' };
     }
     const origin = req.headers.origin;
@@ -150,21 +163,12 @@ export class LegacyServer {
     return undefined;
   }
 
-  private authorized(req: IncomingMessage): boolean {
-    const header = req.headers.authorization;
-    const bearer = header?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
-    const query = new URLSearchParams(req.url?.split('?')[1] ?? '');
-    const candidates = [bearer, query.get('token') ?? undefined].filter((v): v is string => !!v);
-    return candidates.some((candidate) => timingSafeEqual(digest(candidate), this.tokenDigest as Buffer));
-  }
-
   private accept(ws: WebSocket): void {
     this.sockets.add(ws);
     const session = new Session({
       id: randomUUID(),
       socket: ws,
-      tts: this.options.tts,
-      scheduler: this.options.scheduler,
+      speech: this.options.speech,
       metrics: this.options.metrics,
       logger: this.options.logger,
       limits: this.options.limits,
@@ -190,10 +194,6 @@ export class LegacyServer {
     }
     session.start();
   }
-}
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
 }
 
 function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {

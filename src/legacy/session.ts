@@ -1,24 +1,13 @@
 import type { Logger } from '../ops/logger.js';
-import type { SpeechSynthesizer } from '../tts/types.js';
+import type { SpeechService } from '../speech/service.js';
 import { FrameSender, type SessionSocket } from './frame-sender.js';
 import { MessageGate, type MessageGateLimits } from './message-gate.js';
 import type { LegacyMetrics } from './metrics.js';
-import {
-  type ConfigureMessage,
-  type ControlCommand,
-  type EndReason,
-  type ErrorCode,
-  errorMessage,
-  FRAME_MS,
-  SAMPLE_RATE,
-  sessionEnd,
-  sessionStart,
-  type TextMessage,
-} from './protocol.js';
-import type { SynthesisScheduler } from './scheduler.js';
+import { type ControlCommand, type EndReason, type ErrorCode, errorMessage, sessionEnd, sessionStart, type TextMessage } from './protocol.js';
 import { SessionClock } from './session-clock.js';
-import { speak } from './speaker.js';
+import { SessionSettings } from './session-settings.js';
 import { round, Utterance } from './utterance.js';
+import { UtteranceQueue } from './utterance-queue.js';
 
 export type { SessionSocket } from './frame-sender.js';
 
@@ -36,8 +25,7 @@ export interface SessionLimits extends MessageGateLimits {
 export interface SessionDeps {
   id: string;
   socket: SessionSocket;
-  tts: SpeechSynthesizer;
-  scheduler: SynthesisScheduler;
+  speech: SpeechService;
   metrics: LegacyMetrics;
   logger: Logger;
   limits: SessionLimits;
@@ -50,26 +38,22 @@ const CLOSE_GRACE_MS = 1000;
 
 /**
  * One WebSocket connection: the protocol and its lifecycle. Texts queue and are spoken one at a
- * time; the FrameSender delivers their frames (pause, pacing, backpressure); every
+ * time (UtteranceQueue); the FrameSender delivers their frames (pause, pacing, backpressure); every
  * per-connection limit is enforced here.
  */
 export class Session {
   readonly id: string;
   readonly openedAt = Date.now();
   private readonly log: Logger;
-  private readonly queue: Utterance[] = [];
   private readonly sender: FrameSender;
-  private current: Utterance | undefined;
+  private readonly utterances: UtteranceQueue;
   private partialText = '';
   private ended = false;
   private closed = false;
   private utteranceCounter = 0;
-  private completedUtterances = 0;
-  private lastFirstAudioMs: number | undefined;
   private readonly gate: MessageGate;
   private readonly clock: SessionClock;
-  private utteranceEvents = false;
-  private defaults: { voice?: string; speed?: number } = {};
+  private readonly settings: SessionSettings;
 
   constructor(private readonly deps: SessionDeps) {
     this.id = deps.id;
@@ -95,6 +79,27 @@ export class Session {
       isIdle: () => this.isIdle || this.sender.isPaused,
       onIdle: () => this.end('idle_timeout', 'IDLE_TIMEOUT', `no message for ${limits.idleTimeoutMs} ms`),
       onMaxDuration: () => this.end('session_timeout', 'SESSION_TIMEOUT', `session exceeded the maximum duration of ${limits.maxSessionMs} ms`),
+    });
+    this.settings = new SessionSettings({
+      sessionId: deps.id,
+      tts: deps.speech.tts,
+      sender: this.sender,
+      log: this.log,
+      sessionEnded: () => this.ended,
+      send: (message) => this.send(message),
+      sendError: (code, message) => this.sendError(code, message),
+    });
+    this.utterances = new UtteranceQueue({
+      sessionId: deps.id,
+      speech: deps.speech,
+      sender: this.sender,
+      metrics: deps.metrics,
+      log: this.log,
+      utteranceEvents: () => this.settings.utteranceEvents,
+      sessionEnded: () => this.ended,
+      onDrained: () => this.clock.idleFrom(),
+      send: (message) => this.send(message),
+      sendError: (code, message, extra) => this.sendError(code, message, extra),
     });
   }
 
@@ -124,7 +129,7 @@ export class Session {
           this.control(message.command);
           break;
         case 'configure':
-          this.configure(message);
+          this.settings.configure(message);
           break;
         case 'ping':
           this.send({ type: 'pong', ...(message.id !== undefined ? { id: message.id } : {}), server_time_ms: Date.now() });
@@ -167,25 +172,22 @@ export class Session {
       sequence: this.sender.sequence,
       frames_sent: this.sender.sequence,
       bytes_sent: this.sender.bytesSent,
-      utterances_completed: this.completedUtterances,
-      queued: this.queue.length,
+      utterances_completed: this.utterances.completedCount,
+      queued: this.utterances.queued,
       buffered_bytes: this.deps.socket.bufferedAmount,
-      last_first_audio_ms: this.lastFirstAudioMs ?? null,
-      utterance_events: this.utteranceEvents,
-      binary_audio: this.sender.binaryAudio,
-      voice: this.defaults.voice ?? null,
-      speed: this.defaults.speed ?? null,
+      last_first_audio_ms: this.utterances.lastFirstAudioMs ?? null,
+      ...this.settings.describe(),
     };
   }
 
   get isIdle(): boolean {
-    return !this.current && this.queue.length === 0;
+    return this.utterances.isIdle;
   }
 
   private state(): 'ended' | 'paused' | 'speaking' | 'idle' {
     if (this.ended) return 'ended';
     if (this.sender.isPaused) return 'paused';
-    return this.current && !this.current.ended ? 'speaking' : 'idle';
+    return this.utterances.speaking ? 'speaking' : 'idle';
   }
 
   // --- messages
@@ -201,15 +203,14 @@ export class Session {
       this.partialText = text;
       return;
     }
-    if (this.current && this.queue.length >= this.deps.limits.maxQueuedTexts) {
-      this.sendError('QUEUE_FULL', `${this.queue.length} texts are already waiting (limit ${this.deps.limits.maxQueuedTexts}); text dropped`);
+    if (this.utterances.busy && this.utterances.queued >= this.deps.limits.maxQueuedTexts) {
+      this.sendError('QUEUE_FULL', `${this.utterances.queued} texts are already waiting (limit ${this.deps.limits.maxQueuedTexts}); text dropped`);
       return;
     }
     this.partialText = '';
     this.utteranceCounter++;
     const id = message.utterance_id ?? `${this.id.slice(0, 8)}-${this.utteranceCounter}`;
-    this.queue.push(new Utterance(id, text, message.voice ?? this.defaults.voice, message.speed ?? this.defaults.speed));
-    if (!this.current) this.startNext();
+    this.utterances.add(new Utterance(id, text, message.voice ?? this.settings.voice, message.speed ?? this.settings.speed));
   }
 
   private control(command: ControlCommand): void {
@@ -232,118 +233,16 @@ export class Session {
     });
   }
 
-  private configure(message: ConfigureMessage): void {
-    if (message.utterance_events !== undefined) this.utteranceEvents = message.utterance_events;
-    if (message.binary_audio !== undefined) this.sender.binaryAudio = message.binary_audio;
-    if (message.speed !== undefined) this.defaults.speed = message.speed;
-    const voice = message.voice;
-    if (voice === undefined) {
-      this.sendConfigured();
-      return;
-    }
-    // the voice becomes the default only once it is known to load; the reply waits for that
-    this.deps.tts.sampleRate(voice).then(
-      () => {
-        this.defaults.voice = voice;
-        this.sendConfigured();
-      },
-      (err: unknown) => {
-        this.log.info({ err, voice }, 'requested voice is not available');
-        const kept = this.defaults.voice ? JSON.stringify(this.defaults.voice) : 'the default voice';
-        this.sendError('VOICE_UNAVAILABLE', `voice ${JSON.stringify(voice)} is not available; keeping ${kept}`);
-        this.sendConfigured();
-      },
-    );
-  }
-
-  private sendConfigured(): void {
-    if (this.ended) return;
-    this.send({
-      type: 'configured',
-      session_id: this.id,
-      utterance_events: this.utteranceEvents,
-      binary_audio: this.sender.binaryAudio,
-      voice: this.defaults.voice ?? null,
-      speed: this.defaults.speed ?? null,
-      sample_rate: SAMPLE_RATE,
-      frame_ms: FRAME_MS,
-    });
-  }
-
-  // --- speaking
-
-  private startNext(): void {
-    const next = this.queue.shift();
-    this.current = next;
-    if (!next) {
-      this.clock.idleFrom();
-      return;
-    }
-    void this.speak(next).finally(() => {
-      if (this.current === next) {
-        this.current = undefined;
-        if (!this.ended) this.startNext();
-      }
-    });
-  }
-
-  private async speak(utterance: Utterance): Promise<void> {
-    if (this.utteranceEvents) {
-      this.send({
-        type: 'utterance_start',
-        utterance_id: utterance.id,
-        text_chars: utterance.text.length,
-        voice: utterance.voice ?? null,
-        speed: utterance.speed ?? null,
-        next_sequence: this.sender.sequence + 1,
-      });
-    }
-    const outcome = await speak(utterance, {
-      tts: this.deps.tts,
-      scheduler: this.deps.scheduler,
-      sender: this.sender,
-      onFrame: (u, sequence) => {
-        if (!u.frameSent(sequence) || u.firstAudioMs === undefined) return;
-        this.lastFirstAudioMs = u.firstAudioMs;
-        this.deps.metrics.firstAudio(u.firstAudioMs);
-      },
-    });
-    if (outcome.kind === 'completed') this.finishUtterance(utterance, 'completed');
-    else if (outcome.kind === 'failed' && !this.ended && !utterance.ended) this.failUtterance(utterance, outcome.code, outcome.message, outcome.err);
-  }
-
-  private failUtterance(utterance: Utterance, code: ErrorCode, message: string, err: unknown): void {
-    this.log.warn({ err, utterance: utterance.id, code }, message);
-    this.sendError(code, message, this.utteranceEvents ? { utterance_id: utterance.id } : undefined);
-    this.finishUtterance(utterance, 'error');
-  }
-
-  /** Every accepted text ends exactly once: utterance_end (if asked for) then session_end with the reason. */
-  private finishUtterance(utterance: Utterance, reason: EndReason, notify = true): void {
-    if (!utterance.end(reason)) return;
-    this.deps.metrics.utteranceEnded(reason);
-    if (reason === 'completed') this.completedUtterances++;
-    if (!notify) return;
-    if (this.utteranceEvents) this.send(utterance.endMessage(reason));
-    this.send(sessionEnd(this.id, reason, this.utteranceEvents ? { utterance_id: utterance.id } : undefined));
-  }
-
-  /** Ends the current and every queued text with `reason`; returns how many were ended. */
+  /** Ends the current and every queued text with `reason` and drops a partial text; returns how many were ended. */
   private cancelAll(reason: EndReason, notify: boolean): number {
-    const all = [...(this.current ? [this.current] : []), ...this.queue.splice(0)];
-    for (const utterance of all) this.finishUtterance(utterance, reason, notify);
     this.partialText = '';
-    return all.length;
+    return this.utterances.cancelAll(reason, notify);
   }
 
   /** Server-initiated end of the whole session: cancel work, optional error, session_end, close. */
   private end(reason: EndReason, code?: ErrorCode, message?: string, closeCode = 1000): void {
     if (this.ended) return;
-    const current = this.current && !this.current.ended ? this.current : undefined;
-    // queued texts end without their own session_end: one session_end tells the client the session is over
-    for (const queued of this.queue.splice(0)) this.finishUtterance(queued, reason, false);
-    if (current) this.finishUtterance(current, reason, false);
-    if (current && this.utteranceEvents) this.send(current.endMessage(reason));
+    this.utterances.endWithSession(reason);
     if (code) this.sendError(code, message ?? reason);
     this.send(sessionEnd(this.id, reason));
     this.ended = true;
@@ -372,7 +271,7 @@ export class Session {
     this.ended = true;
     this.deps.metrics.error('SLOW_CONSUMER');
     this.log.warn({ buffered, limit_ms: this.deps.limits.slowConsumerMs }, 'client stopped reading: ending session');
-    for (const utterance of [...(this.current ? [this.current] : []), ...this.queue.splice(0)]) this.finishUtterance(utterance, 'slow_consumer', false);
+    this.utterances.cancelAll('slow_consumer', false);
     this.deps.socket.terminate();
   }
 

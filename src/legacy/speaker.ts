@@ -1,18 +1,13 @@
-import type { SpeechSynthesizer } from '../tts/types.js';
+import type { SpeechService } from '../speech/service.js';
 import type { FrameSender } from './frame-sender.js';
 import { UtteranceFramer } from './frames.js';
 import type { ErrorCode } from './protocol.js';
-import type { SynthesisScheduler } from './scheduler.js';
 import type { Utterance } from './utterance.js';
-
-/** How long past its playback deadline a later chunk may wait behind new texts' first chunks. */
-const LATER_CHUNK_GRACE_MS = 5000;
 
 export type SpeakOutcome = { kind: 'completed' } | { kind: 'cancelled' } | { kind: 'failed'; code: ErrorCode; message: string; err: unknown };
 
 export interface SpeakerDeps {
-  tts: SpeechSynthesizer;
-  scheduler: SynthesisScheduler;
+  speech: SpeechService;
   sender: FrameSender;
   /** Called after each frame of the utterance leaves. */
   onFrame(utterance: Utterance, sequence: number): void;
@@ -20,13 +15,13 @@ export interface SpeakerDeps {
 
 /**
  * Speaks one utterance: its text becomes speech chunk by chunk (each inference takes a turn on
- * the shared scheduler), resampled to 48 kHz 20 ms frames handed to the sender as they are made.
+ * the speech service's shared scheduler), resampled to 48 kHz 20 ms frames handed to the sender as they are made.
  */
 export async function speak(utterance: Utterance, deps: SpeakerDeps): Promise<SpeakOutcome> {
   const { signal } = utterance;
   let sampleRate: number;
   try {
-    sampleRate = await deps.tts.sampleRate(utterance.voice);
+    sampleRate = await deps.speech.sampleRate(utterance.voice);
   } catch (err) {
     return utterance.voice
       ? { kind: 'failed', code: 'VOICE_UNAVAILABLE', message: `voice ${JSON.stringify(utterance.voice)} is not available`, err }
@@ -35,12 +30,12 @@ export async function speak(utterance: Utterance, deps: SpeakerDeps): Promise<Sp
   const framer = new UtteranceFramer(sampleRate);
   const onSent = (sequence: number) => deps.onFrame(utterance, sequence);
   try {
-    const chunks = deps.tts.synthesize(utterance.text, {
+    const chunks = deps.speech.synthesize({
+      text: utterance.text,
+      protocol: 'legacy',
       ...(utterance.voice ? { voice: utterance.voice } : {}),
-      ...(utterance.speed ? { lengthScale: 1 / utterance.speed } : {}),
+      ...(utterance.speed ? { speed: utterance.speed } : {}),
       signal,
-      // a text's first chunk is due now; a later one when the audio already made for its text has played
-      acquireSlot: ({ chunkIndex, audioMsSoFar }) => deps.scheduler.acquire(chunkIndex === 0 ? 0 : laterChunkSlack(utterance, audioMsSoFar), signal),
     });
     for await (const chunk of chunks) {
       if (signal.aborted) return { kind: 'cancelled' };
@@ -57,10 +52,4 @@ export async function speak(utterance: Utterance, deps: SpeakerDeps): Promise<Sp
     if (signal.aborted) return { kind: 'cancelled' };
     return { kind: 'failed', code: 'SYNTHESIS_FAILED', message: 'speech synthesis failed for this text', err };
   }
-}
-
-/** A later chunk's slack: the audio already made for its text still to play, plus a grace, ms. */
-function laterChunkSlack(utterance: Utterance, audioMsSoFar: number): number {
-  const started = utterance.firstAudioAt ?? performance.now();
-  return Math.max(0, started + audioMsSoFar - performance.now()) + LATER_CHUNK_GRACE_MS;
 }

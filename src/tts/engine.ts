@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
 import { type Config, VARIABLES } from '../config/schema.js';
+import { abortable } from './abortable.js';
+import { type PhonemizedSentence, type SynthesisStats, streamChunks } from './chunk-stream.js';
 import { splitPhonemeSymbols, splitTextByWeights } from './chunking.js';
 import { normalizeText } from './normalize.js';
 import { phonemesToIds, splitPhonemes } from './phoneme-ids.js';
@@ -8,19 +10,14 @@ import type { SpeechChunk, SpeechSynthesizer, SynthesisOptions } from './types.j
 import { VoiceCache } from './voice-cache.js';
 import { checkVoiceInstalled, loadVoice, type PiperVoice } from './voice.js';
 
+export { type PhonemizedSentence, peakNormalize, type SynthesisStats } from './chunk-stream.js';
+
 /** The engine's settings; the two limits default to the schema defaults when absent. */
 export type EngineConfig = Pick<Config, 'VOICES_DIR' | 'TTS_VOICE' | 'TTS_MAX_VOICES' | 'TTS_INTRA_OP_THREADS' | 'ESPEAK_LIBRARY' | 'ESPEAK_DATA_PATH'> &
   Partial<Pick<Config, 'TTS_MAX_PHONEMES_PER_CHUNK' | 'TTS_MAX_LENGTH_SCALE'>>;
 
 const DEFAULT_MAX_PHONEMES_PER_CHUNK = Number(VARIABLES.TTS_MAX_PHONEMES_PER_CHUNK.default);
 const DEFAULT_MAX_LENGTH_SCALE = Number(VARIABLES.TTS_MAX_LENGTH_SCALE.default);
-
-export interface SynthesisStats {
-  voice: string;
-  /** Seconds of audio produced. */
-  audioSeconds: number;
-  synthesisMs: number;
-}
 
 export interface EngineHooks {
   /** Called once per synthesized sentence (metrics). */
@@ -39,15 +36,6 @@ export interface EngineHooks {
    */
   allowSpinning?: boolean;
 }
-
-export interface PhonemizedSentence {
-  /** The sentence's text, for display (for a long sentence cut into chunks: about this chunk's part). */
-  text: string;
-  /** Model input: ^ _ (phoneme _)* $, at most TTS_MAX_PHONEMES_PER_CHUNK phonemes. */
-  ids: number[];
-}
-
-const MAX_WAV_VALUE = 32767;
 
 /**
  * Piper text-to-speech: text normalized (normalize.ts), espeak-ng phonemes from a supervised child
@@ -192,35 +180,7 @@ export class PiperEngine implements SpeechSynthesizer {
     };
     if (!(scales.lengthScale > 0)) throw new RangeError(`lengthScale must be greater than 0 (got ${scales.lengthScale})`);
     const chunks = await abortable(this.phonemizeWith(voice, text, signal), signal);
-    let stopped = false;
-    let audioMsSoFar = 0;
-    const run = (index: number) =>
-      this.synthesizeChunk(voice, chunks[index]!, scales, speakerId, {
-        gate: acquireSlot && (() => acquireSlot({ chunkIndex: index, audioMsSoFar })),
-        signal,
-        cancelled: () => stopped || signal?.aborted === true,
-      });
-    let pending: Promise<SpeechChunk> | undefined = chunks.length > 0 ? run(0) : undefined;
-    pending?.catch(() => undefined); // rejections are observed below; an early abort must not leave one unhandled
-    try {
-      for (let i = 0; pending; i++) {
-        const chunk = await abortable(pending, signal);
-        pending = undefined;
-        audioMsSoFar += (chunk.pcm.length / chunk.sampleRate) * 1000;
-        if (i + 1 < chunks.length) {
-          // start the next chunk right after this one is handed over, not before; skip it
-          // if the consumer stopped or aborted in the meantime
-          pending = new Promise<SpeechChunk>((res, rej) =>
-            setImmediate(() => (stopped || signal?.aborted ? rej(new Error('cancelled')) : run(i + 1).then(res, rej))),
-          );
-          pending.catch(() => undefined); // an abandoned iteration must not leave an unhandled rejection
-        }
-        signal?.throwIfAborted();
-        yield chunk;
-      }
-    } finally {
-      stopped = true;
-    }
+    yield* streamChunks(voice, chunks, { scales, speakerId, signal, acquireSlot, onSentence: (stats) => this.hooks.onSentence?.(stats) });
   }
 
   /** Normalized text -> the inferences to run: per sentence, cut to at most maxPhonemes phonemes each. */
@@ -249,96 +209,8 @@ export class PiperEngine implements SpeechSynthesizer {
     }
     return out;
   }
-
-  /**
-   * One inference. With a gate (SynthesisOptions.acquireSlot) the slot is awaited first and
-   * released once the inference has settled; a slot granted after the caller stopped is given back
-   * at once without inferring.
-   */
-  private async synthesizeChunk(
-    voice: PiperVoice,
-    sentence: PhonemizedSentence,
-    scales: { noiseScale: number; lengthScale: number; noiseW: number },
-    speakerId: number | undefined,
-    control: { gate: (() => Promise<() => void>) | undefined; signal: AbortSignal | undefined; cancelled: () => boolean },
-  ): Promise<SpeechChunk> {
-    let release: (() => void) | undefined;
-    if (control.gate) {
-      const granted = await abortable(control.gate(), control.signal, (r) => r());
-      let done = false;
-      release = () => {
-        if (done) return;
-        done = true;
-        granted();
-      };
-      if (control.cancelled()) {
-        release();
-        throw new Error('cancelled');
-      }
-    }
-    try {
-      const started = performance.now();
-      const audio = await voice.infer(sentence.ids, scales, speakerId);
-      release?.();
-      const pcm = peakNormalize(audio);
-      const synthesisMs = performance.now() - started;
-      this.hooks.onSentence?.({ voice: voice.name, audioSeconds: pcm.length / voice.sampleRate, synthesisMs });
-      return { pcm, sampleRate: voice.sampleRate, text: sentence.text, synthesisMs };
-    } finally {
-      release?.();
-    }
-  }
-}
-
-/** Piper's reference int16 conversion: scale the peak to full range (quiet audio is not boosted past 100x). */
-export function peakNormalize(audio: Float32Array): Int16Array {
-  let peak = 0;
-  for (let i = 0; i < audio.length; i++) {
-    const a = Math.abs(audio[i]!);
-    if (a > peak) peak = a;
-  }
-  const scale = MAX_WAV_VALUE / Math.max(0.01, peak);
-  const pcm = new Int16Array(audio.length);
-  for (let i = 0; i < audio.length; i++) {
-    const v = audio[i]! * scale;
-    pcm[i] = v > MAX_WAV_VALUE ? MAX_WAV_VALUE : Math.max(v, -MAX_WAV_VALUE); // truncates like the C++ cast
-  }
-  return pcm;
 }
 
 function finiteOr(value: number | undefined, fallback: number): number {
   return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
-}
-
-/** Resolves like `promise` unless `signal` aborts first; a late result is passed to `dispose`. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined, dispose?: (value: T) => void): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) {
-    promise.then(
-      (v) => dispose?.(v),
-      () => undefined,
-    );
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((res, rej) => {
-    const onAbort = () => {
-      promise.then(
-        (v) => dispose?.(v),
-        () => undefined,
-      );
-      rej(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        if (signal.aborted) return;
-        res(v);
-      },
-      (err) => {
-        signal.removeEventListener('abort', onAbort);
-        rej(err);
-      },
-    );
-  });
 }

@@ -69,10 +69,15 @@ parentPort.on('message', async (msg) => {
 start();
 `;
 
+/** Longest close() waits for a thread that is still inside an inference. */
+const BUSY_THREAD_EXIT_MS = 120_000;
+
 type Pending = { resolve: (audio: Float32Array) => void; reject: (err: Error) => void };
 
 export class InferenceWorker {
   private readonly pending = new Map<number, Pending>();
+  /** Runs posted to the thread and not answered yet, even when their callers were already failed. */
+  private inThread = 0;
   private nextId = 1;
   private closed = false;
   private exited = false;
@@ -85,6 +90,7 @@ export class InferenceWorker {
     readonly outputNames: readonly string[],
   ) {
     worker.on('message', (msg: { type: string; id: number; audio?: Float32Array; message?: string }) => {
+      if (msg.type === 'result' || msg.type === 'error') this.inThread = Math.max(0, this.inThread - 1);
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
@@ -152,7 +158,7 @@ export class InferenceWorker {
    * onnxruntime's run() aborts the whole process.
    */
   async terminate(): Promise<void> {
-    if (this.pending.size === 0) {
+    if (this.inThread === 0) {
       await this.worker.terminate();
       return;
     }
@@ -175,6 +181,7 @@ export class InferenceWorker {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
+      this.inThread++;
       this.worker.ref(); // keep the process alive while a sentence is in flight
       this.worker.postMessage({ type: 'run', id, ...request });
     });
@@ -209,10 +216,16 @@ export class InferenceWorker {
     );
     this.worker.postMessage({ type: 'close' });
     const exited = new Promise<void>((res) => (this.exited ? res() : this.worker.once('exit', () => res())));
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((res) => (timer = setTimeout(res, 2000)));
-    await Promise.race([exited, timeout]);
-    clearTimeout(timer);
+    // A thread still inside an inference (one whose caller already gave up) exits when it is done:
+    // terminating it inside onnxruntime's run() would abort the whole process. One inference is
+    // bounded by TTS_MAX_PHONEMES_PER_CHUNK; the bound here only guards against a thread that hangs.
+    const deadline = Date.now() + 2000;
+    const busyDeadline = Date.now() + BUSY_THREAD_EXIT_MS;
+    while (!this.exited && (Date.now() < deadline || (this.inThread > 0 && Date.now() < busyDeadline))) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise<void>((res) => (timer = setTimeout(res, 100)))]);
+      clearTimeout(timer);
+    }
     if (!this.exited) await this.worker.terminate();
   }
 }

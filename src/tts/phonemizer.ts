@@ -1,8 +1,8 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import { dirname, extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { PhonemizerCrashedError, PhonemizerError, PhonemizerTimeoutError } from './errors.js';
 import type { EspeakOptions } from './espeak.js';
+import { defaultPhonemizerModule, forkPhonemizer } from './phonemizer-spawn.js';
+import { RestartBackoff, type RestartBackoffOptions } from '../ops/restart-backoff.js';
 
 /**
  * espeak-ng in a supervised child process (phonemizer-child.ts). The library is native code with
@@ -39,17 +39,11 @@ export interface PhonemizerCrashInfo {
   restartInMs: number;
 }
 
-export interface PhonemizerProcessOptions extends EspeakOptions {
+export interface PhonemizerProcessOptions extends EspeakOptions, RestartBackoffOptions {
   /** Longest one request may take once sent to the process (default 10 000 ms). */
   timeoutMs?: number;
   /** Longest the process may take to start (default 20 000 ms). */
   startTimeoutMs?: number;
-  /** Restart delay after the 2nd crash within `crashWindowMs`, doubled per further crash (default 100 ms). */
-  restartBackoffMs?: number;
-  /** Upper bound of the restart delay (default 5000 ms). */
-  maxRestartBackoffMs?: number;
-  /** Crashes older than this no longer count towards the backoff (default 60 000 ms). */
-  crashWindowMs?: number;
   /** The child module (tests); default phonemizer-child next to this file. */
   module?: string;
   /** Called when the process ends unexpectedly (for logging). */
@@ -79,25 +73,13 @@ interface Child {
   startTimer: NodeJS.Timeout | undefined;
 }
 
-const here = fileURLToPath(import.meta.url);
-
-function defaultModule(): string {
-  return join(dirname(here), `phonemizer-child${extname(here)}`);
-}
-
-/** The child runs the same way we do: TypeScript through tsx's loader, compiled JavaScript as is. */
-function execArgvFor(module: string): string[] {
-  return module.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [];
-}
-
 export class PhonemizerProcess {
   private readonly queue: Job[] = [];
   private child: Child | undefined;
   private inFlight: InFlight | undefined;
   private nextId = 1;
   private closed = false;
-  private crashTimes: number[] = [];
-  private restartAt = 0;
+  private readonly backoff: RestartBackoff;
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly module: string;
   /** Processes started so far (the first start included). */
@@ -106,7 +88,8 @@ export class PhonemizerProcess {
   crashes = 0;
 
   constructor(private readonly options: PhonemizerProcessOptions = {}) {
-    this.module = options.module ?? defaultModule();
+    this.module = options.module ?? defaultPhonemizerModule();
+    this.backoff = new RestartBackoff(options);
   }
 
   /** The current process id (tests, diagnostics). */
@@ -229,7 +212,7 @@ export class PhonemizerProcess {
 
   private spawnIfNeeded(): void {
     if (this.child || this.closed) return;
-    const wait = this.restartAt - Date.now();
+    const wait = this.backoff.waitMs();
     if (wait > 0) {
       this.restartTimer ??= setTimeout(() => {
         this.restartTimer = undefined;
@@ -238,12 +221,7 @@ export class PhonemizerProcess {
       return;
     }
     this.starts++;
-    const proc = fork(this.module, [], {
-      execArgv: execArgvFor(this.module),
-      env: { ...process.env, VO_PHONEMIZER_OPTIONS: JSON.stringify({ library: this.options.library, dataPath: this.options.dataPath }) },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      serialization: 'json',
-    });
+    const proc = forkPhonemizer(this.module, this.options);
     const child: Child = { process: proc, ready: false, startTimer: undefined };
     this.child = child;
     const startTimeoutMs = this.options.startTimeoutMs ?? 20_000;
@@ -272,7 +250,7 @@ export class PhonemizerProcess {
     if (!current || msg.id !== current.id) return;
     clearTimeout(current.timer);
     this.inFlight = undefined;
-    this.crashTimes = []; // a good answer ends a crash streak
+    this.backoff.succeeded();
     if (msg.type === 'result') current.job.resolve(msg.sentences);
     else current.job.reject(new PhonemizerError(msg.message));
     this.pump();
@@ -285,14 +263,8 @@ export class PhonemizerProcess {
     if (this.closed) return;
     const current = this.inFlight;
     this.inFlight = undefined;
-    const now = Date.now();
-    const windowMs = this.options.crashWindowMs ?? 60_000;
-    this.crashTimes = this.crashTimes.filter((t) => now - t < windowMs);
-    this.crashTimes.push(now);
     this.crashes++;
-    const n = this.crashTimes.length;
-    const restartInMs = n <= 1 ? 0 : Math.min(this.options.maxRestartBackoffMs ?? 5000, (this.options.restartBackoffMs ?? 100) * 2 ** (n - 2));
-    this.restartAt = now + restartInMs;
+    const restartInMs = this.backoff.crashed();
     const how = signal ? `signal ${signal}` : `exit code ${code}`;
     let during: PhonemizerCrashInfo['during'] = 'idle';
     if (current) {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { requestPath, sendBody, sendJson } from '../ops/http-listen.js';
+import { BodyTooLargeError, readBody, requestPath, sendBody, sendJson } from '../ops/http-listen.js';
 import type { Logger } from '../ops/logger.js';
 import type { Asset } from './assets.js';
 import { BUILD_COMMAND } from './bundle.js';
@@ -56,32 +56,6 @@ function sendError(res: ServerResponse, status: number, message: string, headers
   sendJson(res, status, code === undefined ? { error: message } : { error: message, code }, headers);
 }
 
-class BodyTooLarge extends Error {}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > limit) {
-      reject(new BodyTooLarge());
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(new BodyTooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 /** The request handler of the web server: the page's files, `POST /api/token`, and 404/405 for the rest. */
 export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> | undefined {
   const serverUrl = deps.config.WEB_PUBLIC_LIVEKIT_URL ?? deps.config.LIVEKIT_URL;
@@ -106,7 +80,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       raw = await readBody(req, MAX_TOKEN_BODY_BYTES);
     } catch (error) {
       deps.onToken('bad_request');
-      if (error instanceof BodyTooLarge)
+      if (error instanceof BodyTooLargeError)
         sendError(res, 413, `the body is larger than ${MAX_TOKEN_BODY_BYTES} bytes`, { Connection: 'close' }, 'BODY_TOO_LARGE');
       else res.destroy();
       return;

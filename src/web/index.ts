@@ -5,7 +5,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { Component, ComponentHealth } from '../component.js';
 import { PROJECT_ROOT } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { hardenHttpServer, listen, safeHandler } from '../ops/http-listen.js';
+import { closeServer, hardenHttpServer, listen, safeHandler } from '../ops/http-listen.js';
 import type { Logger } from '../ops/logger.js';
 import { byLabel } from '../ops/metrics.js';
 import { type Asset, loadAssets } from './assets.js';
@@ -101,11 +101,7 @@ export function createWebComponent(options: WebComponentOptions): WebComponent {
       const srv = server;
       if (!srv) return;
       listening = false;
-      const closed = new Promise<void>((resolve) => srv.close(() => resolve()));
-      srv.closeIdleConnections();
-      const timer = setTimeout(() => srv.closeAllConnections(), Math.max(0, deadline - Date.now()));
-      await closed;
-      clearTimeout(timer);
+      await closeServer(srv, deadline);
       server = undefined;
     },
 

@@ -21,26 +21,48 @@ const emptyDir = mkdtempSync(join(tmpdir(), 'vo-settings-'));
 const configWith = (env: Record<string, string>) => loadConfig({ env, dir: emptyDir }).config;
 
 describe('agent settings', () => {
-  it('has no LLM and warns naming OPENAI_API_KEY and LLM_BASE_URL when neither is set', () => {
+  it('uses the local models when nothing is configured (LLM_PROVIDER=auto, STT_PROVIDER=auto)', () => {
     const config = configWith({});
-    assert.equal(llmSettings(config), undefined);
-    const warnings = providerWarnings(config);
-    assert.ok(warnings.some((w) => w.includes('OPENAI_API_KEY') && w.includes('LLM_BASE_URL')));
-    assert.ok(warnings.some((w) => w.includes('STT_BASE_URL')));
+    assert.deepEqual(llmSettings(config), {
+      model: 'qwen2.5-coder-0.5b-instruct-q4_k_m',
+      baseURL: 'http://127.0.0.1:8091/v1',
+      apiKey: 'no-key-needed',
+      provider: 'local 127.0.0.1:8091',
+    });
+    assert.equal(sttSettings(config)?.baseURL, 'http://127.0.0.1:8092/v1');
+    assert.equal(sttSettings(config)?.model, 'ggml-tiny.en');
+    assert.deepEqual(providerWarnings(config), []);
+    const moved = configWith({ LOCAL_MODELS_HOST: '0.0.0.0', LOCAL_LLM_PORT: '9001' });
+    assert.equal(llmSettings(moved)?.baseURL, 'http://127.0.0.1:9001/v1', 'a wildcard bind is reached on loopback');
   });
 
-  it('uses a local OpenAI-compatible server without a key, naming its host', () => {
+  it('turns a provider off with `none`, and warns naming the variable', () => {
+    const config = configWith({ LLM_PROVIDER: 'none', STT_PROVIDER: 'none' });
+    assert.equal(llmSettings(config), undefined);
+    assert.equal(sttSettings(config), undefined);
+    const warnings = providerWarnings(config);
+    assert.ok(warnings.some((w) => w.includes('LLM_PROVIDER=none')));
+    assert.ok(warnings.some((w) => w.includes('STT_PROVIDER=none')));
+  });
+
+  it('uses an OpenAI-compatible server without a key, naming its host; the other provider stays local', () => {
     const config = configWith({ LLM_BASE_URL: 'http://127.0.0.1:8000/v1', LLM_MODEL: 'smol' });
     assert.deepEqual(llmSettings(config), { model: 'smol', baseURL: 'http://127.0.0.1:8000/v1', apiKey: 'no-key-needed', provider: '127.0.0.1:8000' });
-    assert.equal(sttSettings(config), undefined);
-    assert.equal(providerWarnings(config).length, 1);
+    assert.equal(sttSettings(config)?.provider, 'local 127.0.0.1:8092');
   });
 
-  it('uses OpenAI itself when only the key is set', () => {
+  it('uses OpenAI itself when only the key is set, unless a provider is pinned to local', () => {
     const config = configWith({ OPENAI_API_KEY: 'sk-test-1234' });
     assert.equal(llmSettings(config)?.provider, 'api.openai.com');
     assert.equal(sttSettings(config)?.baseURL, undefined);
     assert.deepEqual(providerWarnings(config), []);
+    assert.equal(llmSettings(configWith({ OPENAI_API_KEY: 'sk-test-1234', LLM_PROVIDER: 'local' }))?.provider, 'local 127.0.0.1:8091');
+  });
+
+  it('refuses LLM_PROVIDER=openai with neither a key nor a server, naming both', () => {
+    assert.throws(() => configWith({ LLM_PROVIDER: 'openai' }), /LLM_PROVIDER.*OPENAI_API_KEY.*LLM_BASE_URL/s);
+    assert.throws(() => configWith({ STT_PROVIDER: 'openai' }), /STT_PROVIDER.*OPENAI_API_KEY.*STT_BASE_URL/s);
+    assert.throws(() => configWith({ LOCAL_STT_PORT: '8091' }), /LOCAL_STT_PORT/);
   });
 
   it('reads instructions from AGENT_INSTRUCTIONS_FILE over AGENT_INSTRUCTIONS, and names the variable when unreadable', () => {

@@ -72,7 +72,7 @@ describe('configuration layers', () => {
 
 describe('configuration errors name the variable, the value and the accepted form', () => {
   const cases: Array<[string, string, RegExp]> = [
-    ['ORCHESTRATOR_MODE', 'turbo', /one of agent, legacy, hybrid/],
+    ['ORCHESTRATOR_MODE', 'turbo', /one of agent, legacy, hybrid, models/],
     ['HEALTH_PORT', '70000', /an integer between 0 and 65535/],
     ['LEGACY_PORT', '-1', /an integer between 0 and 65535/],
     ['LEGACY_MAX_CONNECTIONS', 'many', /an integer between 1 and 100000/],

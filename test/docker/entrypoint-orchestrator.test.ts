@@ -38,7 +38,7 @@ describe('docker/entrypoint-orchestrator.sh', () => {
   test('an unknown mode exits 1 with the valid list and never starts the service', () => {
     const result = run('turbo');
     assert.equal(result.status, 1);
-    assert.match(result.stderr, /invalid ORCHESTRATOR_MODE 'turbo'; valid modes: agent, legacy, hybrid/);
+    assert.match(result.stderr, /invalid ORCHESTRATOR_MODE 'turbo'; valid modes: agent, legacy, hybrid, models/);
     assert.equal(result.stdout, '');
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SynthesisScheduler } from '../../src/legacy/scheduler.js';
+import { SynthesisScheduler } from '../../src/speech/scheduler.js';
 import { TokenBucket } from '../../src/ops/rate-limit.js';
 
 test('the scheduler runs at most `concurrency` jobs and serves the earliest deadline first', async () => {

@@ -4,124 +4,18 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { PROJECT_ROOT } from '../../src/config/load.js';
-import { ConnectError, LegacyClient, type ReceivedFrame } from '../../src/legacy/client.js';
+import { ConnectError } from '../../src/legacy/client.js';
 import { eventually, startServerProcess, type ServerProcess } from '../support/legacy.js';
+import { closeClientsAfterEach, documentedExchange, getJson, legacyStatus, PARAGRAPH, runCli, wavSeconds } from '../support/legacy-e2e.js';
+import { assertGapFree } from '../support/legacy-unit.js';
 
-const PARAGRAPH =
-  'The quick brown fox jumps over the lazy dog near the river bank. ' +
-  'A second sentence follows, long enough to keep the voice busy for a while. ' +
-  'Then a third one arrives, and it also has quite a few words in it.';
-
-/** Clients opened by a test; closed after it whatever happened, so one failure does not leak into the next test. */
-const openClients = new Set<LegacyClient>();
-async function open(url: string, options?: Parameters<typeof LegacyClient.connect>[1]): Promise<LegacyClient> {
-  const client = await LegacyClient.connect(url, options);
-  openClients.add(client);
-  return client;
-}
-afterEach(() => {
-  for (const client of openClients) client.terminate();
-  openClients.clear();
-});
-
-function assertGapFree(frames: readonly ReceivedFrame[], label = ''): void {
-  frames.forEach((frame, i) => {
-    assert.equal(frame.sequence, i + 1, `${label} frame ${i} has sequence ${frame.sequence}`);
-  });
-}
-
-async function getJson(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
-
-async function legacyStatus(server: ServerProcess): Promise<Record<string, unknown> & { active_sessions: number; errors_by_code: Record<string, number> }> {
-  const { body } = await getJson(`${server.healthUrl}/status`);
-  const components = body['components'] as Array<Record<string, unknown>>;
-  const legacy = components.find((c) => c['name'] === 'legacy');
-  assert.ok(legacy, 'no legacy component in /status');
-  return legacy as never;
-}
-
-/** A client written only from the documented protocol: plain `ws`, JSON in, JSON out. */
-function documentedExchange(
-  url: string,
-  texts: string[],
-): Promise<{ sessionId: string; perText: Array<{ frames: number; sequences: number[]; end: Record<string, unknown> }>; types: string[] }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    const types: string[] = [];
-    const perText: Array<{ frames: number; sequences: number[]; end: Record<string, unknown> }> = [];
-    let sessionId = '';
-    let sequences: number[] = [];
-    let index = 0;
-    const timer = setTimeout(() => reject(new Error('documented exchange timed out')), 60_000);
-    ws.on('error', reject);
-    ws.on('message', (data) => {
-      const message = JSON.parse(data.toString()) as Record<string, unknown>;
-      types.push(String(message['type']));
-      if (message['type'] === 'session_start') {
-        sessionId = String(message['session_id']);
-        ws.send(JSON.stringify({ type: 'text', text: texts[index], is_final: true }));
-      } else if (message['type'] === 'audio') {
-        assert.equal(message['sample_rate'], 48000);
-        assert.equal(message['frame_ms'], 20);
-        assert.equal(Buffer.from(String(message['pcm']), 'base64').length, 1920);
-        sequences.push(Number(message['sequence']));
-      } else if (message['type'] === 'session_end') {
-        perText.push({ frames: sequences.length, sequences, end: message });
-        sequences = [];
-        index++;
-        if (index < texts.length) ws.send(JSON.stringify({ type: 'text', text: texts[index] }));
-        else {
-          clearTimeout(timer);
-          ws.close();
-          resolve({ sessionId, perText, types });
-        }
-      }
-    });
-  });
-}
-
-function runCli(args: string[], stdin: string | undefined, timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      cwd: PROJECT_ROOT,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { PATH: '', HOME: process.env['HOME'] },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`cli timed out\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    if (stdin !== undefined) child.stdin.end(stdin);
-  });
-}
-
-function wavSeconds(path: string): { seconds: number; sampleRate: number; channels: number } {
-  const bytes = readFileSync(path);
-  assert.equal(bytes.toString('ascii', 0, 4), 'RIFF');
-  assert.equal(bytes.toString('ascii', 8, 12), 'WAVE');
-  const channels = bytes.readUInt16LE(22);
-  const sampleRate = bytes.readUInt32LE(24);
-  const dataBytes = bytes.readUInt32LE(40);
-  assert.equal(dataBytes, bytes.length - 44);
-  return { seconds: dataBytes / 2 / channels / sampleRate, sampleRate, channels };
-}
+const open = closeClientsAfterEach();
 
 describe('legacy server process with realtime pacing', () => {
   let server: ServerProcess;
@@ -329,7 +223,7 @@ describe('legacy server process with tight limits and a token', () => {
       LEGACY_IDLE_TIMEOUT_MS: '2000',
       LEGACY_MAX_SESSION_MS: '6000',
       // the hard cap below the high-water mark: a stalled client is cut at the cap, well within the
-      // 6 s session limit (the backpressure timeout path is proven in server.test.ts)
+      // 6 s session limit (the backpressure timeout path is proven in server-timeouts.test.ts)
       LEGACY_SEND_BUFFER_BYTES: '65536',
       LEGACY_SEND_HIGH_WATER_BYTES: '16777216',
     });
@@ -423,10 +317,22 @@ describe('legacy server process with tight limits and a token', () => {
       clearInterval(keepAlive);
     }
   });
+});
+
+// Its own server: filling the kernel's socket buffers takes longer than the tight limits above allow
+// on a loaded machine (those end the session after 6 s, before the send buffer's cap is reached).
+describe('legacy server process with a small send buffer', () => {
+  let server: ServerProcess;
+  before(async () => {
+    server = await startServerProcess({ LEGACY_SEND_BUFFER_BYTES: '65536', LEGACY_SEND_HIGH_WATER_BYTES: '16777216' });
+  });
+  after(async () => {
+    await server?.stop();
+  });
 
   test('a client that stops reading is cut off with SLOW_CONSUMER and one that disconnects mid-utterance is freed', async () => {
     const before = (await legacyStatus(server)).errors_by_code['SLOW_CONSUMER'] ?? 0;
-    const stalled = new WebSocket(server.url, { headers: { authorization: `Bearer ${token}` } });
+    const stalled = new WebSocket(server.url);
     await new Promise((resolve, reject) => stalled.once('open', resolve).once('error', reject));
     // far more audio than the socket buffers of the kernel can hold
     stalled.send(JSON.stringify({ type: 'text', text: PARAGRAPH.repeat(12) }));
@@ -434,7 +340,7 @@ describe('legacy server process with tight limits and a token', () => {
     await eventually(async () => ((await legacyStatus(server)).errors_by_code['SLOW_CONSUMER'] ?? 0) === before + 1, 90_000, 'SLOW_CONSUMER');
     stalled.terminate();
 
-    const leaving = await connect();
+    const leaving = await open(server.url);
     leaving.say(PARAGRAPH);
     await eventually(() => leaving.frames.length > 0, 20_000, 'first frame');
     leaving.terminate();

@@ -1,65 +1,24 @@
 /**
- * One legacy session (src/legacy/session.ts with its message gate, speaker, session clock and
- * utterance records), driven over real loopback WebSockets through the legacy component, with the
- * real Piper voice. Each test starts its own server with the limits it is about.
+ * One legacy session (src/legacy/session.ts with its message gate, settings, utterance queue,
+ * speaker, session clock and utterance records), driven over real loopback WebSockets through the
+ * legacy component, with the real Piper voice. Each test starts its own server with the limits it
+ * is about.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { LegacyClient, type ServerMessage } from '../../src/legacy/client.js';
+import { describe, test } from 'node:test';
+import { LegacyClient } from '../../src/legacy/client.js';
 import { PiperEngine } from '../../src/tts/engine.js';
 import type { InferenceWorker } from '../../src/tts/inference-worker.js';
-import type { SpeechSynthesizer } from '../../src/tts/types.js';
 import type { VoiceCache } from '../../src/tts/voice-cache.js';
-import { eventually, realEngine, startLegacy, TEST_VOICE, type RunningLegacy } from '../support/legacy.js';
+import { eventually, TEST_VOICE } from '../support/legacy.js';
+import { assertGapFree, barrier, LONG_TEXT, type Message, ofType, useRealEngine, withServer } from '../support/legacy-unit.js';
 import { testVoicesDir } from '../support/voices.js';
 
-const LONG_TEXT =
-  'The quick brown fox jumps over the lazy dog near the river bank. ' +
-  'A second sentence follows, long enough to keep the voice busy for a while. ' +
-  'Then a third one arrives, and it also has quite a few words in it. ' +
-  'Finally the fourth sentence closes this rather long paragraph of test speech.';
-
-type Message = ServerMessage & { receivedAt: number };
-
-let engine: SpeechSynthesizer & { close(): Promise<void> };
-before(async () => {
-  engine = await realEngine();
-});
-after(async () => {
-  await engine?.close();
-});
-
-/** A server for one test: stopped however the test ends. */
-async function withServer(
-  overrides: Parameters<typeof startLegacy>[1],
-  body: (server: RunningLegacy) => Promise<void>,
-  tts: SpeechSynthesizer = engine,
-): Promise<void> {
-  const server = await startLegacy(tts, overrides);
-  try {
-    await body(server);
-  } finally {
-    await server.stop();
-  }
-}
-
-const ofType = (client: LegacyClient, type: string, from = 0): Message[] => client.messages.slice(from).filter((m) => m.type === type);
-
-/** A round trip: every message sent before it has been handled by the server once its pong is back. */
-async function barrier(client: LegacyClient, id: string): Promise<void> {
-  client.send({ type: 'ping', id });
-  await client.waitFor((m) => m.type === 'pong' && m['id'] === id, 10_000);
-}
-
-function assertGapFree(client: LegacyClient): void {
-  client.frames.forEach((frame, i) => {
-    assert.equal(frame.sequence, i + 1, `frame ${i} has sequence ${frame.sequence}`);
-  });
-}
+const engine = useRealEngine();
 
 describe('legacy session: queue, partial text, STOP', () => {
   test('texts queue in order and are spoken one at a time, whole, with contiguous sequences', async () => {
-    await withServer({}, async (server) => {
+    await withServer(engine(), {}, async (server) => {
       const client = await LegacyClient.connect(server.url);
       client.send({ type: 'configure', utterance_events: true });
       const texts = [
@@ -115,13 +74,13 @@ describe('legacy session: queue, partial text, STOP', () => {
       const frames = ends.map((m) => Number(m['frames']));
       assert.ok(frames[0]! > frames[1]! && frames[1]! > frames[2]!, `frames per text ${frames}`);
       assert.equal(Number(ends[2]!['last_sequence']), client.frames.length);
-      assertGapFree(client);
+      assertGapFree(client.frames);
       client.close();
     });
   });
 
   test('partial texts (is_final false) wait, are joined to the next final text and spoken as one', async () => {
-    await withServer({}, async (server) => {
+    await withServer(engine(), {}, async (server) => {
       const client = await LegacyClient.connect(server.url);
       client.send({ type: 'configure', utterance_events: true });
       const parts = ['Good morning, ', 'dear ', 'friends.'];
@@ -151,13 +110,13 @@ describe('legacy session: queue, partial text, STOP', () => {
       const start = await client.waitFor((m) => m.type === 'utterance_start', 10_000, from);
       assert.deepEqual([start['utterance_id'], start['text_chars']], ['after-stop', 3]);
       await client.waitFor((m) => m.type === 'session_end' && m['utterance_id'] === 'after-stop', 30_000, from);
-      assertGapFree(client);
+      assertGapFree(client.frames);
       client.close();
     });
   });
 
   test('a partial text counts toward LEGACY_MAX_TEXT_CHARS and is dropped with the text that overflows it', async () => {
-    await withServer({ LEGACY_MAX_TEXT_CHARS: '100' }, async (server) => {
+    await withServer(engine(), { LEGACY_MAX_TEXT_CHARS: '100' }, async (server) => {
       const client = await LegacyClient.connect(server.url);
       client.send({ type: 'configure', utterance_events: true });
       client.say('a'.repeat(60), { is_final: false });
@@ -174,7 +133,7 @@ describe('legacy session: queue, partial text, STOP', () => {
   });
 
   test('STOP ends the current and every queued text (stopped, in order), none of the queued ones starts, and the sequence goes on', async () => {
-    await withServer({}, async (server) => {
+    await withServer(engine(), {}, async (server) => {
       const client = await LegacyClient.connect(server.url);
       client.send({ type: 'configure', utterance_events: true });
       client.say(LONG_TEXT, { utterance_id: 'current' });
@@ -210,13 +169,13 @@ describe('legacy session: queue, partial text, STOP', () => {
       const start = await client.waitFor((m) => m.type === 'utterance_start', 10_000, from);
       assert.equal(start['next_sequence'], stoppedAt + 1);
       assert.equal((await client.waitFor((m) => m.type === 'session_end', 30_000, from))['reason'], 'completed');
-      assertGapFree(client);
+      assertGapFree(client.frames);
       client.close();
     });
   });
 
   test('STOP also ends a pause: the next text is spoken without RESUME', async () => {
-    await withServer({}, async (server) => {
+    await withServer(engine(), {}, async (server) => {
       const client = await LegacyClient.connect(server.url);
       client.say(LONG_TEXT);
       await eventually(() => client.frames.length > 0, 30_000, 'first frame');
@@ -230,7 +189,7 @@ describe('legacy session: queue, partial text, STOP', () => {
       const end = await client.waitFor((m) => m.type === 'session_end' && m['reason'] !== 'stopped', 30_000, from);
       assert.equal(end['reason'], 'completed');
       assert.ok(client.frames.at(-1)!.sequence > Number(ack['sequence']) + 20, 'the new text was not spoken');
-      assertGapFree(client);
+      assertGapFree(client.frames);
       client.close();
     });
   });
@@ -240,7 +199,7 @@ describe('legacy session: idle timeout', () => {
   test('audio in flight keeps a session alive; paused, it is idle: client messages keep it, silence ends it after LEGACY_IDLE_TIMEOUT_MS', async () => {
     // 2 s: a ping every 300 ms keeps a paused session alive even if this process stalls for a second
     const IDLE_MS = 2000;
-    await withServer({ LEGACY_IDLE_TIMEOUT_MS: String(IDLE_MS), LEGACY_PACING: 'realtime' }, async (server) => {
+    await withServer(engine(), { LEGACY_IDLE_TIMEOUT_MS: String(IDLE_MS), LEGACY_PACING: 'realtime' }, async (server) => {
       const client = await LegacyClient.connect(server.url);
       client.send({ type: 'configure', utterance_events: true });
       client.say(LONG_TEXT, { utterance_id: 'long' });
@@ -281,7 +240,7 @@ describe('legacy session: idle timeout', () => {
 describe('legacy session: the control budget is separate from the text budget', () => {
   test('texts past their rate limit are refused while controls and pings all get through', async () => {
     // 2 texts, then one more every 10 s; controls keep the defaults (burst 100)
-    await withServer({ LEGACY_RATE_LIMIT_PER_SEC: '0.1', LEGACY_RATE_LIMIT_BURST: '2' }, async (server) => {
+    await withServer(engine(), { LEGACY_RATE_LIMIT_PER_SEC: '0.1', LEGACY_RATE_LIMIT_BURST: '2' }, async (server) => {
       const started = performance.now();
       const client = await LegacyClient.connect(server.url);
       for (let i = 0; i < 6; i++) client.say(`Text number ${i}.`, { utterance_id: `t${i}` });
@@ -308,7 +267,7 @@ describe('legacy session: the control budget is separate from the text budget', 
   });
 
   test('controls and pings past their rate limit are refused while texts still get through', async () => {
-    await withServer({ LEGACY_CONTROL_RATE_LIMIT_PER_SEC: '0.1', LEGACY_CONTROL_RATE_LIMIT_BURST: '2' }, async (server) => {
+    await withServer(engine(), { LEGACY_CONTROL_RATE_LIMIT_PER_SEC: '0.1', LEGACY_CONTROL_RATE_LIMIT_BURST: '2' }, async (server) => {
       const started = performance.now();
       const client = await LegacyClient.connect(server.url);
       for (let i = 0; i < 6; i++) client.send({ type: 'ping', id: i });
@@ -349,44 +308,40 @@ describe('legacy session: the speech engine fails mid-text', () => {
       // realtime pacing: the engine works one sentence ahead of what is heard, then waits, so there
       // are moments between inferences to kill the thread in (a kill inside an inference currently
       // aborts the whole process: test/tts/inference-worker.test.ts)
-      await withServer(
-        { LEGACY_PACING: 'realtime' },
-        async (server) => {
-          const worker = await workerOf(own);
-          const client = await LegacyClient.connect(server.url);
-          client.send({ type: 'configure', utterance_events: true });
-          client.say(LONG_TEXT, { utterance_id: 'doomed' });
-          await eventually(() => client.frames.length > 0, 30_000, 'first frame');
-          // check and kill in one synchronous step: no inference can start in between
-          await eventually(
-            () => {
-              if (pendingOf(worker) > 0) return false;
-              void worker.terminate();
-              return true;
-            },
-            30_000,
-            'the thread between two inferences',
-          );
-          const error = await client.waitFor((m) => m.type === 'error', 60_000);
-          assert.deepEqual([error['code'], error['utterance_id']], ['SYNTHESIS_FAILED', 'doomed']);
-          const end = await client.waitFor((m) => m.type === 'utterance_end');
-          assert.deepEqual([end['utterance_id'], end['reason']], ['doomed', 'error']);
-          assert.ok(Number(end['frames']) > 0 && Number(end['frames']) < 600, `${end['frames']} frames of the text went out before it failed`);
-          assert.equal((await client.waitFor((m) => m.type === 'session_end'))['reason'], 'error');
-          assert.deepEqual(died, [TEST_VOICE]);
+      await withServer(own, { LEGACY_PACING: 'realtime' }, async (server) => {
+        const worker = await workerOf(own);
+        const client = await LegacyClient.connect(server.url);
+        client.send({ type: 'configure', utterance_events: true });
+        client.say(LONG_TEXT, { utterance_id: 'doomed' });
+        await eventually(() => client.frames.length > 0, 30_000, 'first frame');
+        // check and kill in one synchronous step: no inference can start in between
+        await eventually(
+          () => {
+            if (pendingOf(worker) > 0) return false;
+            void worker.terminate();
+            return true;
+          },
+          30_000,
+          'the thread between two inferences',
+        );
+        const error = await client.waitFor((m) => m.type === 'error', 60_000);
+        assert.deepEqual([error['code'], error['utterance_id']], ['SYNTHESIS_FAILED', 'doomed']);
+        const end = await client.waitFor((m) => m.type === 'utterance_end');
+        assert.deepEqual([end['utterance_id'], end['reason']], ['doomed', 'error']);
+        assert.ok(Number(end['frames']) > 0 && Number(end['frames']) < 600, `${end['frames']} frames of the text went out before it failed`);
+        assert.equal((await client.waitFor((m) => m.type === 'session_end'))['reason'], 'error');
+        assert.deepEqual(died, [TEST_VOICE]);
 
-          const from = client.messages.length;
-          client.say('The voice is back.', { utterance_id: 'next' });
-          const next = await client.waitFor((m) => m.type === 'utterance_end', 60_000, from);
-          assert.deepEqual([next['utterance_id'], next['reason']], ['next', 'completed']);
-          assert.ok(Number(next['frames']) > 30, `${next['frames']} frames`);
-          assert.equal(next['first_sequence'], Number(end['last_sequence']) + 1);
-          assertGapFree(client);
-          assert.deepEqual(own.voiceProblems(), []);
-          client.close();
-        },
-        own,
-      );
+        const from = client.messages.length;
+        client.say('The voice is back.', { utterance_id: 'next' });
+        const next = await client.waitFor((m) => m.type === 'utterance_end', 60_000, from);
+        assert.deepEqual([next['utterance_id'], next['reason']], ['next', 'completed']);
+        assert.ok(Number(next['frames']) > 30, `${next['frames']} frames`);
+        assert.equal(next['first_sequence'], Number(end['last_sequence']) + 1);
+        assertGapFree(client.frames);
+        assert.deepEqual(own.voiceProblems(), []);
+        client.close();
+      });
     } finally {
       await own.close();
     }

@@ -1,4 +1,8 @@
-import { LlamaEngine, StandInEngine, type ChatEngine, type LlamaEngineOptions } from './llm-peer/engines.js';
+import { join } from 'node:path';
+import { LlamaEngine, type LlamaEngineOptions } from '../../src/local-models/llm/llama-engine.js';
+import { checkedLlamaRuntime, checkedModelFile } from '../../src/local-models/model-files.js';
+import { peerCacheDir } from './cache.js';
+import { StandInEngine, type ChatEngine } from './llm-peer/engines.js';
 import { ChatCompletionsServer, type PeerMode } from './llm-peer/server.js';
 
 export type { PeerMode } from './llm-peer/server.js';
@@ -18,7 +22,7 @@ export interface LlmServerOptions {
   /** Upper bound on max_tokens (default 128). */
   maxTokensCap?: number;
   /** Real model only: requests served in parallel, threads, context size per request. */
-  llama?: LlamaEngineOptions;
+  llama?: Pick<LlamaEngineOptions, 'parallel' | 'threads' | 'contextSize'>;
 }
 
 /**
@@ -33,7 +37,7 @@ export class LlmTestServer {
   ) {}
 
   static async start(options: LlmServerOptions = {}): Promise<LlmTestServer> {
-    const engine: ChatEngine = options.engine === 'stand-in' ? new StandInEngine() : await LlamaEngine.load(options.llama);
+    const engine: ChatEngine = options.engine === 'stand-in' ? new StandInEngine() : await loadTestModel(options.llama);
     const server = new ChatCompletionsServer({
       engine,
       ...(options.port !== undefined ? { port: options.port } : {}),
@@ -94,6 +98,19 @@ export class LlmTestServer {
     await this.server.close();
     await this.engine.dispose();
   }
+}
+
+/** The model set-up installs (the product's default LOCAL_LLM_MODEL), from the download cache. */
+export const TEST_LLM_FILE = 'SmolLM2-135M-Instruct.Q4_1.gguf';
+
+export function loadTestModel(options: LlmServerOptions['llama'] = {}): Promise<LlamaEngine> {
+  const dir = join(peerCacheDir(), 'models');
+  return LlamaEngine.load({
+    ...options,
+    name: 'smollm2-135m-instruct',
+    modelPath: checkedModelFile(dir, TEST_LLM_FILE, 'gguf', 'LOCAL_LLM_MODEL'),
+    runtimeEntry: checkedLlamaRuntime(dir),
+  });
 }
 
 export function startLlmServer(options?: LlmServerOptions): Promise<LlmTestServer> {

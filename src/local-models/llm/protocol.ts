@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** The parts of an OpenAI chat-completions request this test peer uses; unknown fields are ignored. */
+/** The parts of an OpenAI chat-completions request the local model server uses; unknown fields are ignored. */
 const contentPart = z.object({ type: z.string(), text: z.string().optional() }).loose();
 const message = z
   .object({

@@ -1,0 +1,30 @@
+import { type llm, voice } from '@livekit/agents';
+import { guardLlmStream, type LlmFailure } from './llm-guard.js';
+import { LLM_APOLOGY } from './settings.js';
+
+/** The agent of one conversation; its LLM replies go through the failure guard. */
+export class VoiceAgent extends voice.Agent {
+  constructor(
+    instructions: string,
+    private readonly guard: {
+      timeoutMs: number;
+      takeProviderError: () => string | undefined;
+      onFailure: (kind: LlmFailure['kind'], cause: string) => void;
+      onFirstSentence: (ms: number) => void;
+    },
+  ) {
+    super({ instructions });
+  }
+
+  override async llmNode(chatCtx: llm.ChatContext, toolCtx: llm.ToolContext, modelSettings: voice.ModelSettings): ReturnType<voice.Agent['llmNode']> {
+    const source = await voice.Agent.default.llmNode(this, chatCtx, toolCtx, modelSettings);
+    if (!source) return null;
+    return guardLlmStream(source, {
+      timeoutMs: this.guard.timeoutMs,
+      apology: LLM_APOLOGY,
+      takeProviderError: this.guard.takeProviderError,
+      onFailure: (failure) => this.guard.onFailure(failure.kind, failure.cause),
+      onFirstSentence: this.guard.onFirstSentence,
+    });
+  }
+}

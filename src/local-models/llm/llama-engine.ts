@@ -1,0 +1,172 @@
+import { pathToFileURL } from 'node:url';
+import type { ChatTurn, FinishReason } from './protocol.js';
+
+export interface GenerateOptions {
+  maxTokens: number;
+  temperature: number;
+  seed?: number;
+  signal: AbortSignal;
+  /** Called with each piece of text as it is produced. */
+  onText: (text: string) => void;
+}
+
+export interface Generation {
+  text: string;
+  finishReason: FinishReason;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** Something that turns chat turns into a (streamed) answer. */
+export interface ChatEngine {
+  readonly name: string;
+  generate(turns: ChatTurn[], options: GenerateOptions): Promise<Generation>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Minimal view of the node-llama-cpp API used here. It is loaded from its private install in MODELS_DIR, not
+ * a project dependency: as one, npm would also install its CUDA and Vulkan builds (hundreds of MB).
+ */
+interface NodeLlamaCpp {
+  getLlama(options: Record<string, unknown>): Promise<Llama>;
+  LlamaChat: new (options: { contextSequence: LlamaSequence; chatWrapper: unknown }) => LlamaChat;
+  resolveChatWrapper(model: LlamaModel): unknown;
+}
+interface Llama {
+  loadModel(options: { modelPath: string }): Promise<LlamaModel>;
+  dispose(): Promise<void>;
+}
+interface LlamaModel {
+  createContext(options: Record<string, unknown>): Promise<LlamaContext>;
+  tokenize(text: string): unknown[];
+  dispose(): Promise<void>;
+}
+interface LlamaContext {
+  readonly sequencesLeft: number;
+  getSequence(): LlamaSequence;
+  dispose(): Promise<void>;
+}
+interface LlamaSequence {
+  dispose(): void;
+}
+type HistoryItem = { type: 'system'; text: string } | { type: 'user'; text: string } | { type: 'model'; response: string[] };
+interface LlamaChat {
+  generateResponse(history: HistoryItem[], options: Record<string, unknown>): Promise<{ response: string; metadata: { stopReason: string } }>;
+  dispose(): void;
+}
+
+export interface LlamaEngineOptions {
+  /** The GGUF file (checked by model-files.ts). */
+  modelPath: string;
+  /** node-llama-cpp's entry module, from the private install in MODELS_DIR. */
+  runtimeEntry: string;
+  /** Name reported on /v1/models and in responses. */
+  name: string;
+  /** Parallel requests served at once (each gets its own sequence); more wait. Default 2. */
+  parallel?: number;
+  /** Context size per sequence, in tokens. Default 2048. */
+  contextSize?: number;
+  threads?: number;
+}
+
+/**
+ * A GGUF language model run by node-llama-cpp's prebuilt CPU binary (both installed by set-up).
+ * Each request is stateless (the history comes with it); up to `parallel` answers are generated at once.
+ */
+export class LlamaEngine implements ChatEngine {
+  private readonly waiting: Array<() => void> = [];
+
+  private constructor(
+    readonly name: string,
+    private readonly lib: NodeLlamaCpp,
+    private readonly llama: Llama,
+    private readonly model: LlamaModel,
+    private readonly context: LlamaContext,
+    /** Resolved once: resolving the chat template per request costs seconds on a loaded machine. */
+    private readonly chatWrapper: unknown,
+  ) {}
+
+  static async load(options: LlamaEngineOptions): Promise<LlamaEngine> {
+    const { modelPath } = options;
+    const lib = (await import(pathToFileURL(options.runtimeEntry).href)) as NodeLlamaCpp;
+    // Never let it fetch or build llama.cpp at run time: offline, prebuilt CPU binary only.
+    const llama = await lib.getLlama({ gpu: false, build: 'never', skipDownload: true, logLevel: 'error' });
+    const model = await llama.loadModel({ modelPath });
+    const parallel = options.parallel ?? 2;
+    const context = await model.createContext({
+      sequences: parallel,
+      contextSize: options.contextSize ?? 2048,
+      threads: options.threads ?? 1,
+    });
+    const engine = new LlamaEngine(options.name, lib, llama, model, context, lib.resolveChatWrapper(model));
+    // One tiny generation so the first real request is not a cold start (matters for latency benchmarks).
+    await engine.generate([{ role: 'user', text: 'Hi' }], { maxTokens: 1, temperature: 0, signal: AbortSignal.timeout(30_000), onText: () => {} });
+    return engine;
+  }
+
+  /** Requests waiting for a free sequence. */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  async generate(turns: ChatTurn[], options: GenerateOptions): Promise<Generation> {
+    const sequence = await this.acquireSequence();
+    if (options.signal.aborted) {
+      sequence.dispose();
+      this.waiting.shift()?.();
+      return { text: '', finishReason: 'stop', promptTokens: 0, completionTokens: 0 };
+    }
+    const chat = new this.lib.LlamaChat({ contextSequence: sequence, chatWrapper: this.chatWrapper });
+    let completionTokens = 0;
+    try {
+      const history = toHistory(turns);
+      const result = await chat.generateResponse(history, {
+        maxTokens: options.maxTokens,
+        temperature: options.temperature,
+        seed: options.seed,
+        signal: options.signal,
+        stopOnAbortSignal: true,
+        onTextChunk: options.onText,
+        onToken: (tokens: unknown[]) => {
+          completionTokens += tokens.length;
+        },
+      });
+      const promptTokens = turns.reduce((n, t) => n + this.model.tokenize(t.text).length, 0);
+      return {
+        text: result.response,
+        finishReason: result.metadata.stopReason === 'maxTokens' ? 'length' : 'stop',
+        promptTokens,
+        completionTokens,
+      };
+    } finally {
+      chat.dispose();
+      sequence.dispose();
+      this.waiting.shift()?.();
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await this.context.dispose();
+    await this.model.dispose();
+    await this.llama.dispose();
+  }
+
+  private async acquireSequence(): Promise<LlamaSequence> {
+    while (this.context.sequencesLeft === 0) await new Promise<void>((r) => this.waiting.push(r));
+    return this.context.getSequence();
+  }
+}
+
+/** node-llama-cpp wants the last item to be the user turn to answer; earlier turns become history. */
+function toHistory(turns: ChatTurn[]): HistoryItem[] {
+  const history: HistoryItem[] = [];
+  for (const t of turns) {
+    if (t.role === 'system') history.push({ type: 'system', text: t.text });
+    else if (t.role === 'user') history.push({ type: 'user', text: t.text });
+    else history.push({ type: 'model', response: [t.text] });
+  }
+  if (history.at(-1)?.type !== 'user') history.push({ type: 'user', text: '' });
+  history.push({ type: 'model', response: [] });
+  return history;
+}

@@ -1,0 +1,154 @@
+/**
+ * The README's first command, as a new user gets it: the real service (`src/main.ts`, agent mode) with
+ * NO provider settings at all, so it starts and supervises its own local speech-to-text (Whisper
+ * tiny.en via whisper.cpp) and language model (Qwen2.5-Coder-0.5B-Instruct via node-llama-cpp). A @livekit/rtc-node
+ * participant asks a spoken question through a real LiveKit server; the answer must be correct, and
+ * is checked as heard by an independent recognizer (faster-whisper, a different Whisper runtime).
+ * Then the language model process hangs mid-conversation: the user hears the apology, the supervisor
+ * replaces the process, and the next question is answered again.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { dispose } from '@livekit/rtc-node';
+import { LLM_APOLOGY } from '../../src/agent/settings.js';
+import { encodeWav, Resampler } from '../../src/audio/index.js';
+import { PROJECT_ROOT } from '../../src/config/load.js';
+import { speech48k, TEST_VOICE } from '../support/agent-bench.js';
+import { httpOk, PeerProcess, waitUntilReady } from '../support/child-process.js';
+import { type LiveKitTestServer, startLiveKitServer } from '../support/livekit-server.js';
+import { freeTcpPort } from '../support/ports.js';
+import { type SttTestServer, startSttServer } from '../support/stt-server.js';
+import { RATE, TestParticipant } from '../support/test-participant.js';
+import { testVoicesDir } from '../support/voices.js';
+import { wordAccuracy } from '../support/word-accuracy.js';
+
+const TURN_MS = 60_000;
+const AGENT_NAME = `local-default-${process.pid}`;
+
+interface LocalModelStatus {
+  model: string;
+  state: string;
+  restarts: number;
+  pid: number | null;
+  memory_bytes: number | null;
+}
+
+describe('agent mode with no provider configured: local models by default', { timeout: 900_000 }, () => {
+  let livekit: LiveKitTestServer;
+  let recognizer: SttTestServer;
+  let service: PeerProcess;
+  let statusUrl: string;
+  let participant: TestParticipant | undefined;
+
+  const localModels = async (): Promise<Record<'llm' | 'stt', LocalModelStatus>> => {
+    const status = (await (await fetch(statusUrl)).json()) as { components: Array<Record<string, unknown>> };
+    const component = status.components.find((c) => c['name'] === 'local-models');
+    assert.ok(component, `no local-models component in /status: ${JSON.stringify(status)}`);
+    return component as unknown as Record<'llm' | 'stt', LocalModelStatus>;
+  };
+
+  /** Asks `question` aloud; resolves with the agent's transcript and what the independent recognizer heard. */
+  const ask = async (question: string) => {
+    assert.ok(participant);
+    const { endedAt } = await participant.say(await speech48k(question));
+    const user = await participant.transcriptAfter('user', endedAt - 5000, TURN_MS);
+    const firstSound = await participant.firstSoundAfter(endedAt, TURN_MS);
+    const answer = await participant.transcriptAfter('agent', endedAt, TURN_MS);
+    const end = await participant.soundEnd(firstSound, 1500, TURN_MS);
+    const heard = await recognizer.transcribe(encodeWav(Resampler.oneShot(participant.audioBetween(firstSound - 20, end + 20), RATE, 16_000), 16_000, 1));
+    return { user: user.text, answer: answer.text, heard };
+  };
+
+  before(async () => {
+    [livekit, recognizer] = await Promise.all([startLiveKitServer(), startSttServer()]);
+    const [healthPort, llmPort, sttPort] = [await freeTcpPort(), await freeTcpPort(), await freeTcpPort()];
+    statusUrl = `http://127.0.0.1:${healthPort}/status`;
+    service = new PeerProcess({
+      name: 'voice-orchestrator (agent, default providers)',
+      command: process.execPath,
+      args: ['--import', 'tsx', 'src/main.ts'],
+      cwd: PROJECT_ROOT,
+      keepLines: 300,
+      // Only what places it on this test's ports and LiveKit server: no OPENAI_API_KEY, no *_BASE_URL, no *_PROVIDER.
+      env: {
+        PATH: process.env['PATH'],
+        HOME: process.env['HOME'],
+        LIVEKIT_URL: livekit.url,
+        LIVEKIT_API_KEY: livekit.apiKey,
+        LIVEKIT_API_SECRET: livekit.apiSecret,
+        AGENT_NAME,
+        AGENT_HEALTH_PORT: '0',
+        HEALTH_PORT: String(healthPort),
+        LOCAL_LLM_PORT: String(llmPort),
+        LOCAL_STT_PORT: String(sttPort),
+        WEB_ENABLED: 'false',
+        VOICES_DIR: testVoicesDir(),
+        TTS_VOICE: TEST_VOICE,
+      },
+    });
+    await waitUntilReady(service, () => httpOk(`http://127.0.0.1:${healthPort}/ready`), 180_000, 'ready (local models loaded, worker registered)');
+  });
+
+  after(async () => {
+    await participant?.leave();
+    await service?.stop(20_000);
+    await Promise.allSettled([livekit?.stop(), recognizer?.stop()]);
+    await dispose();
+  });
+
+  it('starts its own local models and says which in /status and the startup log', async () => {
+    const models = await localModels();
+    assert.equal(models.llm.model, 'qwen2.5-coder-0.5b-instruct-q4_k_m');
+    assert.equal(models.stt.model, 'ggml-tiny.en');
+    for (const m of [models.llm, models.stt]) {
+      assert.equal(m.state, 'running');
+      assert.ok((m.memory_bytes ?? 0) > 20 * 1024 * 1024, `memory reported: ${JSON.stringify(m)}`);
+    }
+    assert.match(service.output(), /conversation models/);
+    assert.match(service.output(), /local 127\.0\.0\.1:\d+/);
+  });
+
+  it('answers a spoken factual question correctly, in speech an independent recognizer hears', async () => {
+    participant = await TestParticipant.join({
+      url: livekit.url,
+      apiKey: livekit.apiKey,
+      apiSecret: livekit.apiSecret,
+      room: `local-default-${Date.now()}`,
+      agentName: AGENT_NAME,
+    });
+    const joined = performance.now();
+    await participant.waitForAgent(TURN_MS);
+    const greeting = await participant.firstSoundAfter(joined, TURN_MS);
+    await participant.soundEnd(greeting, 1200, TURN_MS);
+
+    const question = 'What is the capital of France?';
+    const turn = await ask(question);
+    assert.ok(wordAccuracy(question, turn.user) >= 0.8, `the user's words, transcribed locally: "${turn.user}"`);
+    assert.match(turn.answer, /paris/i, `the local model's answer: "${turn.answer}"`);
+    assert.match(turn.heard, /paris/i, `said "${turn.answer}", an independent recognizer heard "${turn.heard}"`);
+  });
+
+  it('a language model process that hangs mid-conversation costs one apology, is replaced, and answers again', async () => {
+    assert.ok(participant);
+    const before = (await localModels()).llm;
+    assert.ok(before.pid);
+    process.kill(before.pid, 'SIGSTOP');
+    try {
+      const turn = await ask('What is the capital of Italy?');
+      assert.equal(turn.answer.trim(), LLM_APOLOGY, `expected the apology, got "${turn.answer}"`);
+    } catch (err) {
+      process.kill(before.pid, 'SIGCONT');
+      throw err;
+    }
+    const deadline = Date.now() + 120_000;
+    let replaced = (await localModels()).llm;
+    while (!(replaced.state === 'running' && replaced.pid !== before.pid) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      replaced = (await localModels()).llm;
+    }
+    assert.notEqual(replaced.pid, before.pid, `the supervisor replaced the hung process: ${JSON.stringify(replaced)}`);
+    assert.equal(replaced.restarts, before.restarts + 1);
+    const again = await ask('What is the capital of France?');
+    assert.match(again.answer, /paris/i, `after the restart: "${again.answer}"`);
+  });
+});
