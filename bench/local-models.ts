@@ -12,14 +12,14 @@
  *   transcript latency and word error rate against the question (the tests' word normalization),
  *   then the transcript goes to the language model and is scored the same way.
  *
- * Without a URL the bench starts that test peer itself: the LLM server with the real SmolLM2 model
- * (in this process) and the faster-whisper STT server. Requests are sent one at a time, greedy
+ * Without a URL the bench starts the product's own local model servers (src/local-models, the default
+ * configuration; --llm-file picks another installed GGUF). Requests are sent one at a time, greedy
  * (temperature 0), each with a timeout; a failed request counts as a wrong answer and is shown.
  * Prints a row per question and a summary, and writes everything as JSON (--out). Exit code 0
  * once the run is done, however many answers are wrong; 2 when it cannot start (peer, voice or
  * endpoint missing).
  *
- * Options: --llm-url, --stt-url (OpenAI-style base URLs ending in /v1), --llm-model, --stt-model
+ * Options: --llm-url, --stt-url (OpenAI-style base URLs ending in /v1), --llm-file, --llm-model, --stt-model
  * (default: the first model each server lists), --max-tokens (64), --timeout-ms (30000),
  * --questions FILE, --limit N, --typed-only, --out FILE (bench-results/local-models.json).
  * The API key sent is OPENAI_API_KEY, else a placeholder (the local servers accept any).
@@ -31,10 +31,14 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import OpenAI, { toFile } from 'openai';
 import { concatInt16, encodeWav, Resampler } from '../src/audio/index.js';
+import { loadConfig } from '../src/config/load.js';
 import { VARIABLES } from '../src/config/schema.js';
+import { createLocalModelsComponent } from '../src/local-models/index.js';
+import { createLogger } from '../src/ops/logger.js';
+import { createMetricsRegistry } from '../src/ops/metrics.js';
+import { freeTcpPort } from '../test/support/ports.js';
 import { percentile } from '../src/legacy/metrics.js';
 import { PiperEngine } from '../src/tts/engine.js';
-import { startTestBench, type TestBench } from '../test/support/bench.js';
 import { requireTestVoice, TEST_VOICE } from '../test/support/voices.js';
 import { normalizeWords, wordErrors } from '../test/support/word-accuracy.js';
 
@@ -45,6 +49,7 @@ const { values: args } = parseArgs({
     'llm-url': { type: 'string' },
     'stt-url': { type: 'string' },
     'llm-model': { type: 'string' },
+    'llm-file': { type: 'string' },
     'stt-model': { type: 'string' },
     'max-tokens': { type: 'string', default: '64' },
     'timeout-ms': { type: 'string', default: '30000' },
@@ -60,7 +65,8 @@ if (args.help) {
   console.log(
     'usage: npx tsx bench/local-models.ts [--llm-url URL] [--stt-url URL] [--llm-model ID] [--stt-model ID]\n' +
       '         [--max-tokens 64] [--timeout-ms 30000] [--questions FILE] [--limit N] [--typed-only] [--out FILE]\n' +
-      'Without --llm-url / --stt-url the test peers are started (SmolLM2 LLM server, faster-whisper STT server).',
+      "Without --llm-url / --stt-url the product's local model servers are started with the default configuration;\n" +
+      '--llm-file NAME.gguf (in MODELS_DIR) evaluates another installed model, e.g. SmolLM2-135M-Instruct.Q4_1.gguf.',
   );
   process.exit(0);
 }
@@ -423,11 +429,42 @@ function summaryTable(s: ReturnType<typeof summarize>, models: { llm: string; st
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');
 }
 
+// --- the product's local model servers, as `ORCHESTRATOR_MODE=models` runs them, on free ports
+
+interface LocalModels {
+  llmURL: string | undefined;
+  sttURL: string | undefined;
+  stop(): Promise<void>;
+}
+
+async function startLocalModels(options: { llm: boolean; stt: boolean; llmFile: string | undefined }): Promise<LocalModels> {
+  const [llmPort, sttPort] = [await freeTcpPort(), await freeTcpPort()];
+  const { config } = loadConfig({
+    env: {
+      ...process.env,
+      ORCHESTRATOR_MODE: 'agent',
+      LLM_PROVIDER: options.llm ? 'local' : 'none',
+      STT_PROVIDER: options.stt ? 'local' : 'none',
+      LOCAL_LLM_PORT: String(llmPort),
+      LOCAL_STT_PORT: String(sttPort),
+      LOG_LEVEL: 'warn',
+      ...(options.llmFile ? { LOCAL_LLM_MODEL: options.llmFile } : {}),
+    },
+  });
+  const component = createLocalModelsComponent({ config, logger: createLogger(config), metrics: createMetricsRegistry('models') });
+  await component.start();
+  return {
+    llmURL: options.llm ? `http://127.0.0.1:${llmPort}/v1` : undefined,
+    sttURL: options.stt ? `http://127.0.0.1:${sttPort}/v1` : undefined,
+    stop: () => component.stop(Date.now() + 10_000),
+  };
+}
+
 // --- run
 
 async function main(): Promise<number> {
   let questions: Question[];
-  let bench: TestBench | undefined;
+  let local: LocalModels | undefined;
   let llm: OpenAI;
   let stt: OpenAI | undefined;
   let llmModel: string;
@@ -448,11 +485,11 @@ async function main(): Promise<number> {
     const startLlm = args['llm-url'] === undefined;
     const startStt = spoken && args['stt-url'] === undefined;
     if (startLlm || startStt) {
-      console.error(`starting test peers: ${[startLlm && 'LLM (SmolLM2)', startStt && 'STT (faster-whisper)'].filter(Boolean).join(', ')}...`);
-      bench = await startTestBench({ livekit: false, llm: startLlm ? { defaultMaxTokens: maxTokens } : false, stt: startStt ? {} : false });
+      console.error(`starting the product's local model servers: ${[startLlm && 'LLM', startStt && 'STT'].filter(Boolean).join(', ')}...`);
+      local = await startLocalModels({ llm: startLlm, stt: startStt, llmFile: args['llm-file'] });
     }
     const apiKey = process.env['OPENAI_API_KEY'] || 'local-bench';
-    const llmURL = args['llm-url'] ?? bench?.llm?.baseURL;
+    const llmURL = args['llm-url'] ?? local?.llmURL;
     if (!llmURL) throw new Error('no LLM server');
     llm = new OpenAI({ baseURL: llmURL, apiKey, maxRetries: 0, timeout: timeoutMs });
     llmModels = await listModels(llm).catch((err: unknown) => {
@@ -462,7 +499,7 @@ async function main(): Promise<number> {
     llmModel = args['llm-model'] ?? llmModels[0] ?? '';
     if (!llmModel) throw new Error(`LLM server ${llmURL} lists no model; name one with --llm-model`);
     if (spoken) {
-      const sttURL = args['stt-url'] ?? bench?.stt?.baseURL;
+      const sttURL = args['stt-url'] ?? local?.sttURL;
       if (!sttURL) throw new Error('no STT server');
       stt = new OpenAI({ baseURL: sttURL, apiKey, maxRetries: 0, timeout: timeoutMs });
       sttModels = await listModels(stt).catch((err: unknown) => {
@@ -473,15 +510,15 @@ async function main(): Promise<number> {
       if (!sttModel) throw new Error(`STT server ${sttURL} lists no model; name one with --stt-model`);
     }
   } catch (err) {
-    await bench?.stop();
+    await local?.stop();
     console.error(`bench local-models cannot start: ${err instanceof Error ? err.message : String(err)}`);
     return 2;
   }
 
   const llmURL = llm.baseURL;
   const sttURL = stt?.baseURL;
-  const llmLabel = `${llmModel}${bench?.llm ? ' (test peer)' : ''}${llmModels.length > 1 ? ` [server lists: ${llmModels.join(', ')}]` : ''}`;
-  const sttLabel = `${sttModel}${bench?.stt ? ' (test peer: faster-whisper tiny.en)' : ''}${sttModels.length > 1 ? ` [server lists: ${sttModels.join(', ')}]` : ''}`;
+  const llmLabel = `${llmModel}${local?.llmURL ? ' (local)' : ''}${llmModels.length > 1 ? ` [server lists: ${llmModels.join(', ')}]` : ''}`;
+  const sttLabel = `${sttModel}${local?.sttURL ? ' (local)' : ''}${sttModels.length > 1 ? ` [server lists: ${sttModels.join(', ')}]` : ''}`;
   const rows: Row[] = [];
   try {
     // Warm-up (not measured): the first request of a fresh server pays for loading and caches.
@@ -502,7 +539,7 @@ async function main(): Promise<number> {
       console.error(`[${i + 1}/${questions.length}] typed ${verdict(typed)}${row.spoken ? `, spoken ${verdict(row.spoken)}` : ''}: ${q.question}`);
     }
   } finally {
-    await bench?.stop();
+    await local?.stop();
   }
 
   const summary = summarize(rows);
@@ -525,8 +562,8 @@ async function main(): Promise<number> {
       voice: spoken ? TEST_VOICE : null,
       questionsFile: relative(ROOT, args.questions),
     },
-    llm: { baseURL: llmURL, model: llmModel, listedModels: llmModels, testPeer: Boolean(bench?.llm) },
-    stt: spoken ? { baseURL: sttURL, model: sttModel, listedModels: sttModels, testPeer: Boolean(bench?.stt) } : null,
+    llm: { baseURL: llmURL, model: llmModel, listedModels: llmModels, local: Boolean(local?.llmURL) },
+    stt: spoken ? { baseURL: sttURL, model: sttModel, listedModels: sttModels, local: Boolean(local?.sttURL) } : null,
     loadAverage1m: loadavg()[0],
     summary,
     questions: rows.map(({ question: q, typed, transcript, spoken: heard }) => ({ ...q, typed, ...(heard ? { transcript, spoken: heard } : {}) })),

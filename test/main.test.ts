@@ -34,6 +34,7 @@ async function startLegacy(extraEnv: Record<string, string> = {}) {
       HEALTH_PORT: String(healthPort),
       LEGACY_HOST: '127.0.0.1',
       LEGACY_PORT: String(legacyPort),
+      WYOMING_PORT: String(await freeTcpPort()),
       VOICES_DIR: voicesDir,
       TTS_VOICE: 'en_US-joe-medium',
       LOG_LEVEL: 'info',
@@ -102,7 +103,7 @@ describe('entrypoint (real child process)', () => {
       assert.equal(status.mode, 'legacy');
       assert.deepEqual(
         status.components.map((c) => c.name),
-        ['tts', 'legacy'],
+        ['tts', 'legacy', 'wyoming'],
       );
       proc.signal('SIGTERM');
       assert.ok(await proc.exitsWithin(20_000), 'exited after SIGTERM');
@@ -189,19 +190,20 @@ describe('what each mode composes (created, not started)', () => {
 
   test('with no provider configured, agent and hybrid modes first start the local models; models mode runs only them', async () => {
     assert.deepEqual(await names('agent'), ['local-models', 'agent', 'web']);
-    assert.deepEqual(await names('hybrid'), ['local-models', 'tts', 'legacy', 'agent', 'web']);
+    assert.deepEqual(await names('hybrid'), ['local-models', 'tts', 'legacy', 'wyoming', 'agent', 'web']);
     assert.deepEqual(await names('models'), ['local-models']);
     assert.deepEqual(await names('agent', { LLM_PROVIDER: 'none', STT_PROVIDER: 'none' }), ['agent', 'web']);
-    assert.deepEqual(await names('legacy'), ['tts', 'legacy']);
+    assert.deepEqual(await names('legacy'), ['tts', 'legacy', 'wyoming']);
   });
 
   test('WEB_ENABLED=false: agent mode runs the worker only, no web server; hybrid keeps the rest', async () => {
     assert.deepEqual(await names('agent', { WEB_ENABLED: 'false', ...remote }), ['agent']);
-    assert.deepEqual(await names('hybrid', { WEB_ENABLED: 'false', ...remote }), ['tts', 'legacy', 'agent']);
+    assert.deepEqual(await names('hybrid', { WEB_ENABLED: 'false', ...remote }), ['tts', 'legacy', 'wyoming', 'agent']);
   });
 
-  test('legacy mode has the engine and the WebSocket server; hybrid has everything', async () => {
-    assert.deepEqual(await names('legacy'), ['tts', 'legacy']);
-    assert.deepEqual(await names('hybrid', remote), ['tts', 'legacy', 'agent', 'web']);
+  test('legacy mode has the engine, the speech server and Wyoming (unless WYOMING_ENABLED=false); hybrid has everything', async () => {
+    assert.deepEqual(await names('legacy'), ['tts', 'legacy', 'wyoming']);
+    assert.deepEqual(await names('legacy', { WYOMING_ENABLED: 'false' }), ['tts', 'legacy']);
+    assert.deepEqual(await names('hybrid', remote), ['tts', 'legacy', 'wyoming', 'agent', 'web']);
   });
 });

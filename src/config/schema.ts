@@ -150,8 +150,8 @@ export const VARIABLES = {
   // --- Wyoming TTS server (Home Assistant), legacy and hybrid modes
   WYOMING_ENABLED: {
     schema: bool(),
-    default: 'false',
-    doc: 'Serve the Wyoming text-to-speech protocol (Home Assistant) on WYOMING_PORT in legacy and hybrid modes.',
+    default: 'true',
+    doc: 'Serve the Wyoming text-to-speech protocol (Home Assistant) on WYOMING_PORT in legacy and hybrid modes (`false` turns it off).',
   },
   WYOMING_HOST: {
     schema: host(),

@@ -115,7 +115,13 @@ export function createLegacyComponent({ config, logger, metrics, tts, speech: sh
       return { ready: false, detail: stopping ? 'stopping' : 'not listening' };
     },
     status() {
-      return { address: server.address() ?? null, pacing: limits.pacing, ...legacyMetrics.snapshot(), openai_active_requests: openai.activeRequests };
+      return {
+        address: server.address() ?? null,
+        pacing: limits.pacing,
+        ...legacyMetrics.snapshot(),
+        openai_active_requests: openai.activeRequests,
+        speech: speech.metrics.snapshot(),
+      };
     },
     address: () => server.address(),
   };

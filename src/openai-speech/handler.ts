@@ -87,6 +87,16 @@ export class OpenAiSpeechApi {
 
   private refusal(req: IncomingMessage): { status: number; message: string; code: string; headers?: Record<string, string | number> } | undefined {
     if (this.closing) return { status: 503, message: 'the server is shutting down', code: 'shutting_down', headers: { 'Retry-After': 1 } };
+    // before authentication, so guessing tokens is rate limited too
+    const wait = this.rate.take(req.socket.remoteAddress ?? 'unknown');
+    if (wait > 0) {
+      return {
+        status: 429,
+        message: `more than ${this.options.ratePerMinute} requests per minute from this address; retry in ${wait} s`,
+        code: 'rate_limit_exceeded',
+        headers: { 'Retry-After': wait },
+      };
+    }
     if (!this.options.auth.allows(req)) {
       return {
         status: 401,
@@ -99,15 +109,6 @@ export class OpenAiSpeechApi {
     const { allowedOrigins } = this.options;
     if (origin !== undefined && allowedOrigins.length > 0 && !allowedOrigins.includes(origin)) {
       return { status: 403, message: 'this Origin is not allowed', code: 'origin_not_allowed' };
-    }
-    const wait = this.rate.take(req.socket.remoteAddress ?? 'unknown');
-    if (wait > 0) {
-      return {
-        status: 429,
-        message: `more than ${this.options.ratePerMinute} requests per minute from this address; retry in ${wait} s`,
-        code: 'rate_limit_exceeded',
-        headers: { 'Retry-After': wait },
-      };
     }
     return undefined;
   }

@@ -29,6 +29,7 @@ describe('hybrid mode: the real service process serves a LiveKit room and a lega
     const [healthPort, legacyPort, webPort, agentHealthPort] = [await freeTcpPort(), await freeTcpPort(), await freeTcpPort(), await freeTcpPort()];
     env = benchEnv(bench, {
       ORCHESTRATOR_MODE: 'hybrid',
+      WYOMING_PORT: String(await freeTcpPort()),
       HEALTH_HOST: '127.0.0.1',
       HEALTH_PORT: String(healthPort),
       LEGACY_HOST: '127.0.0.1',

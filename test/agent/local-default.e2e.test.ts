@@ -12,18 +12,15 @@ import { after, before, describe, it } from 'node:test';
 import { dispose } from '@livekit/rtc-node';
 import { LLM_APOLOGY } from '../../src/agent/settings.js';
 import { encodeWav, Resampler } from '../../src/audio/index.js';
-import { PROJECT_ROOT } from '../../src/config/load.js';
-import { speech48k, TEST_VOICE } from '../support/agent-bench.js';
-import { httpOk, PeerProcess, waitUntilReady } from '../support/child-process.js';
+import { speech48k } from '../support/agent-bench.js';
+import type { PeerProcess } from '../support/child-process.js';
+import { startDefaultService } from '../support/default-service.js';
 import { type LiveKitTestServer, startLiveKitServer } from '../support/livekit-server.js';
-import { freeTcpPort } from '../support/ports.js';
 import { type SttTestServer, startSttServer } from '../support/stt-server.js';
 import { RATE, TestParticipant } from '../support/test-participant.js';
-import { testVoicesDir } from '../support/voices.js';
 import { wordAccuracy } from '../support/word-accuracy.js';
 
 const TURN_MS = 60_000;
-const AGENT_NAME = `local-default-${process.pid}`;
 
 interface LocalModelStatus {
   model: string;
@@ -38,6 +35,7 @@ describe('agent mode with no provider configured: local models by default', { ti
   let recognizer: SttTestServer;
   let service: PeerProcess;
   let statusUrl: string;
+  let agentName: string;
   let participant: TestParticipant | undefined;
 
   const localModels = async (): Promise<Record<'llm' | 'stt', LocalModelStatus>> => {
@@ -61,32 +59,10 @@ describe('agent mode with no provider configured: local models by default', { ti
 
   before(async () => {
     [livekit, recognizer] = await Promise.all([startLiveKitServer(), startSttServer()]);
-    const [healthPort, llmPort, sttPort] = [await freeTcpPort(), await freeTcpPort(), await freeTcpPort()];
-    statusUrl = `http://127.0.0.1:${healthPort}/status`;
-    service = new PeerProcess({
-      name: 'voice-orchestrator (agent, default providers)',
-      command: process.execPath,
-      args: ['--import', 'tsx', 'src/main.ts'],
-      cwd: PROJECT_ROOT,
-      keepLines: 300,
-      // Only what places it on this test's ports and LiveKit server: no OPENAI_API_KEY, no *_BASE_URL, no *_PROVIDER.
-      env: {
-        PATH: process.env['PATH'],
-        HOME: process.env['HOME'],
-        LIVEKIT_URL: livekit.url,
-        LIVEKIT_API_KEY: livekit.apiKey,
-        LIVEKIT_API_SECRET: livekit.apiSecret,
-        AGENT_NAME,
-        AGENT_HEALTH_PORT: '0',
-        HEALTH_PORT: String(healthPort),
-        LOCAL_LLM_PORT: String(llmPort),
-        LOCAL_STT_PORT: String(sttPort),
-        WEB_ENABLED: 'false',
-        VOICES_DIR: testVoicesDir(),
-        TTS_VOICE: TEST_VOICE,
-      },
-    });
-    await waitUntilReady(service, () => httpOk(`http://127.0.0.1:${healthPort}/ready`), 180_000, 'ready (local models loaded, worker registered)');
+    const started = await startDefaultService({ livekit, name: 'local-default', web: false });
+    service = started.process;
+    statusUrl = `${started.healthUrl}/status`;
+    agentName = started.agentName;
   });
 
   after(async () => {
@@ -114,7 +90,7 @@ describe('agent mode with no provider configured: local models by default', { ti
       apiKey: livekit.apiKey,
       apiSecret: livekit.apiSecret,
       room: `local-default-${Date.now()}`,
-      agentName: AGENT_NAME,
+      agentName,
     });
     const joined = performance.now();
     await participant.waitForAgent(TURN_MS);

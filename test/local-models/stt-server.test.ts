@@ -370,7 +370,8 @@ describe('local STT server: Whisper tiny.en (ggml) behind the OpenAI transcripti
     const second = await startTranscriptionServer({ host: '127.0.0.1', port: 0, engine, logger });
     const url = `http://127.0.0.1:${second.port}/v1/audio/transcriptions`;
     const inFlight = fetch(url, { method: 'POST', body: formWith({ model: 'whisper-1', file: new Blob([wav(clips[5]!)]) }) });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    for (let waited = 0; second.stats.inFlight === 0 && waited < 10_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(second.stats.inFlight, 1, 'the request reached the server');
     const stopped = second.stop(Date.now() + 30_000);
     const res = await inFlight;
     assert.equal(res.status, 200);

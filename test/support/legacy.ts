@@ -146,6 +146,7 @@ export async function startServerProcess(env: Record<string, string> = {}, ready
       TTS_VOICE: TEST_VOICE,
       LEGACY_HOST: '127.0.0.1',
       LEGACY_PORT: String(legacyPort),
+      WYOMING_PORT: String(await freeTcpPort()),
       HEALTH_HOST: '127.0.0.1',
       HEALTH_PORT: String(healthPort),
       LOG_LEVEL: 'warn',

@@ -12,14 +12,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { PROJECT_ROOT } from '../../src/config/load.js';
-import { TEST_VOICE } from '../support/agent-bench.js';
+import { startDefaultService } from '../support/default-service.js';
 import { LLM_APOLOGY, STT_APOLOGY } from '../../src/agent/settings.js';
 import { peerCacheDir } from '../support/cache.js';
-import { httpOk, PeerProcess, waitUntilReady } from '../support/child-process.js';
+import type { PeerProcess } from '../support/child-process.js';
 import { type LiveKitTestServer, startLiveKitServer } from '../support/livekit-server.js';
-import { freeTcpPort } from '../support/ports.js';
 import { speak, speechToWav } from '../support/speech.js';
-import { testVoicesDir } from '../support/voices.js';
+import { TEST_VOICE } from '../support/voices.js';
 import { CHROMIUM, CHROMIUM_BASE_ARGS } from '../support/web.js';
 
 const QUESTION = 'What is the capital of France?';
@@ -64,33 +63,9 @@ describe('web page in Chromium against the service with its default (local) mode
 
     // info level, so a lost dispatch shows in a failure's diagnostics
     livekit = await startLiveKitServer({ logLevel: 'info' });
-    const [webPort, healthPort, llmPort, sttPort] = [await freeTcpPort(), await freeTcpPort(), await freeTcpPort(), await freeTcpPort()];
-    webUrl = `http://127.0.0.1:${webPort}/`;
-    // The real service, started the way an operator starts it.
-    service = new PeerProcess({
-      name: 'orchestrator',
-      command: process.execPath,
-      args: ['--import', 'tsx', 'src/main.ts'],
-      cwd: PROJECT_ROOT,
-      keepLines: 200,
-      // Where to listen and which LiveKit server: nothing about providers, instructions or models.
-      env: {
-        PATH: process.env['PATH'],
-        HOME: process.env['HOME'],
-        LIVEKIT_URL: livekit.url,
-        LIVEKIT_API_KEY: livekit.apiKey,
-        LIVEKIT_API_SECRET: livekit.apiSecret,
-        AGENT_NAME: `web-e2e-${process.pid}`,
-        AGENT_HEALTH_PORT: '0',
-        HEALTH_PORT: String(healthPort),
-        WEB_PORT: String(webPort),
-        LOCAL_LLM_PORT: String(llmPort),
-        LOCAL_STT_PORT: String(sttPort),
-        VOICES_DIR: testVoicesDir(),
-        TTS_VOICE: TEST_VOICE,
-      },
-    });
-    await waitUntilReady(service, () => httpOk(`http://127.0.0.1:${healthPort}/ready`), 180_000, 'ready (GET /ready: local models loaded, worker registered)');
+    const started = await startDefaultService({ livekit, name: 'web-e2e', web: true });
+    service = started.process;
+    webUrl = started.webUrl ?? '';
 
     const profile = await mkdtemp(join(workDir, 'profile-'));
     context = await chromium.launchPersistentContext(profile, {

@@ -325,9 +325,7 @@ export function createTranscriptionHandler(options: TranscriptionServerOptions):
       return sendError(
         res,
         new RequestError(429, `the local speech recognizer is busy (${stats.inFlight} requests in progress); retry shortly`, 'rate_limit_error', 'busy'),
-        {
-          'Retry-After': 1,
-        },
+        { 'Retry-After': retryAfter() },
       );
     }
     stats.inFlight++;
@@ -335,7 +333,7 @@ export function createTranscriptionHandler(options: TranscriptionServerOptions):
       await transcribe(req, res);
     } catch (err) {
       if (!(err instanceof RequestError)) throw err;
-      if (err.status >= 500 || err.status === 429) stats.failed++;
+      if (err.status >= 500) stats.failed++;
       if (err.status === 429) stats.refused++;
       // the rest of an oversized or broken body is not read; the connection closes after the answer
       if (!req.readableEnded) {

@@ -469,7 +469,7 @@ export class WhisperEngine {
     this.crashTimes.push(now);
     const delay = this.crashTimes.length <= 1 ? 0 : Math.min(5000, 100 * 2 ** (this.crashTimes.length - 2));
     this.stats.restarts++;
-    this.starting = new Promise<void>((resolve) => setTimeout(resolve, delay).unref())
+    this.starting = new Promise<void>((resolve) => setTimeout(resolve, delay))
       .then(() => (this.disposed ? undefined : this.startWorker()))
       .catch((err: Error) => {
         this.logger?.error({ err }, 'speech-to-text worker could not be restarted');
