@@ -111,6 +111,8 @@ export class ModelProcess {
     });
     return new Promise<void>((resolve, reject) => {
       let settled = false;
+      /** Became ready: from then on an exit is a crash to recover from (a failed start is the caller's). */
+      let started = false;
       const timer = setTimeout(() => fail(`did not load within ${startTimeoutMs} ms (LOCAL_MODELS_START_TIMEOUT_MS)`), startTimeoutMs);
       const fail = (why: string) => {
         if (settled) return;
@@ -126,6 +128,7 @@ export class ModelProcess {
           () => {
             if (settled) return;
             settled = true;
+            started = true;
             clearTimeout(timer);
             logger.info(
               { model: settings.name, url: `${localOrigin(settings.host, settings.port)}/v1`, pid: child.pid },
@@ -146,7 +149,7 @@ export class ModelProcess {
           );
           return;
         }
-        this.onUnexpectedExit(child, code, signal);
+        if (started) this.onUnexpectedExit(child, code, signal);
       });
     });
   }

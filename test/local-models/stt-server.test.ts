@@ -15,6 +15,7 @@ import OpenAI, { toFile } from 'openai';
 import { concatInt16, encodeWav, Resampler } from '../../src/audio/index.js';
 import { LocalModelFileError } from '../../src/local-models/model-files.js';
 import { startTranscriptionServer, type TranscriptionServer } from '../../src/local-models/stt/transcription-server.js';
+import { DEFAULT_SILENCE_THRESHOLD_DBFS, loudestWindowDbfs } from '../../src/local-models/stt/silence-gate.js';
 import { audioContextFor, TranscriptionError, WhisperEngine } from '../../src/local-models/stt/whisper-engine.js';
 import { createLogger } from '../../src/ops/logger.js';
 import { PiperEngine } from '../../src/tts/engine.js';
@@ -51,6 +52,27 @@ interface Clip {
 function stereo(pcm: Int16Array): Int16Array {
   const out = new Int16Array(pcm.length * 2);
   for (let i = 0; i < pcm.length; i++) out[2 * i] = out[2 * i + 1] = pcm[i]!;
+  return out;
+}
+
+/** `pcm` made `db` dB louder (negative: quieter). */
+function gain(pcm: Int16Array, db: number): Int16Array {
+  const factor = 10 ** (db / 20);
+  return pcm.map((v) => Math.max(-32768, Math.min(32767, Math.round(v * factor))));
+}
+
+function toFloat(pcm: Int16Array): Float32Array {
+  return Float32Array.from(pcm, (v) => v / 32768);
+}
+
+/** Noise of at most ±`lsb` (16-bit steps), from a fixed seed. */
+function faintNoise(samples: number, lsb: number): Int16Array {
+  let seed = 7;
+  const out = new Int16Array(samples);
+  for (let i = 0; i < samples; i++) {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    out[i] = Math.round((seed / 2 ** 31) * 2 * lsb - lsb);
+  }
   return out;
 }
 
@@ -229,11 +251,13 @@ describe('local STT server: Whisper tiny.en (ggml) behind the OpenAI transcripti
     assert.match(text.toLowerCase(), /would like/);
   });
 
-  it('refuses audio that is too long or too short, and languages the model does not know', async () => {
+  it('refuses audio that is too long (too short is an empty transcript), and languages the model does not know', async () => {
     const long = Buffer.from(encodeWav(new Int16Array(16_000 * 31), 16_000, 1));
     await expectError(await post(formWith({ model: 'whisper-1', file: new Blob([long]) })), 400, 'audio_too_long');
     const short = Buffer.from(encodeWav(new Int16Array(800), 16_000, 1));
-    await expectError(await post(formWith({ model: 'whisper-1', file: new Blob([short]) })), 400, 'audio_too_short');
+    const res = await post(formWith({ model: 'whisper-1', file: new Blob([short]) }));
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { text: string }).text, '');
     const file = new Blob([wav(clips[0]!)]);
     await expectError(await post(formWith({ model: 'whisper-1', language: 'de', file })), 400, 'unsupported_language');
     await expectError(await post(formWith({ model: 'whisper-1', language: 'english!', file })), 400);
@@ -338,6 +362,58 @@ describe('local STT server: Whisper tiny.en (ggml) behind the OpenAI transcripti
     await expectError(await fetch(`http://127.0.0.1:${server.port}/`), 404);
     const res = await fetch(`${baseURL}/audio/transcriptions`);
     await expectError(res, 405);
+  });
+
+  it('answers a clip under 0.1 s with an empty transcript (200), in every response format', async () => {
+    // 0.05 s out of the middle of a word: loud enough, just too short to hold one
+    const clip = clips[0]!;
+    const from = Math.round(clip.sampleRate * 0.5);
+    const blip: Clip = { text: '', pcm: clip.pcm.slice(from, from + Math.round(clip.sampleRate * 0.05)), sampleRate: clip.sampleRate };
+    assert.ok(loudestWindowDbfs(toFloat(blip.pcm)) > -30, 'the blip is not silence');
+    const transcriptions = engine.stats.transcriptions;
+    const skipped = server.stats.skipped;
+    const json = await client.audio.transcriptions.create({ file: await toFile(wav(blip), 'a.wav'), model: 'whisper-1' });
+    assert.equal(json.text, '');
+    const text = await client.audio.transcriptions.create({ file: await toFile(wav(blip), 'a.wav'), model: 'whisper-1', response_format: 'text' });
+    assert.equal(text.trim(), '');
+    const verbose = await client.audio.transcriptions.create({ file: await toFile(wav(blip), 'a.wav'), model: 'whisper-1', response_format: 'verbose_json' });
+    assert.equal(verbose.text, '');
+    assert.deepEqual(verbose.segments, []);
+    assert.ok(Math.abs(verbose.duration - 0.05) < 0.01, `duration ${verbose.duration}`);
+    assert.equal(engine.stats.transcriptions, transcriptions, 'the model did not run');
+    assert.equal(server.stats.skipped, skipped + 3);
+  });
+
+  it('answers silence and near-silence with an empty transcript without running the model (no hallucinated "you")', async () => {
+    const silence = new Int16Array(16_000);
+    const noise = faintNoise(16_000, 16); // about -70 dBFS
+    const humOnDc = faintNoise(16_000, 8).map((v) => v + 400); // a DC offset (-38 dBFS) with faint noise on it
+    const transcriptions = engine.stats.transcriptions;
+    for (const [name, pcm] of [
+      ['1 s of digital silence', silence],
+      ['1 s of very low noise', noise],
+      ['1 s of very low noise on a DC offset', humOnDc],
+    ] as const) {
+      const result = await client.audio.transcriptions.create({ file: await toFile(wav({ text: '', pcm, sampleRate: 16_000 }), 'a.wav'), model: 'whisper-1' });
+      assert.equal(result.text, '', `${name} heard as "${result.text}"`);
+    }
+    // at 44.1 kHz stereo too (resampled, mixed down)
+    const stereoNoise = Buffer.from(encodeWav(stereo(faintNoise(44_100, 16)), 44_100, 2));
+    assert.equal((await client.audio.transcriptions.create({ file: await toFile(stereoNoise, 'a.wav'), model: 'whisper-1' })).text, '');
+    assert.equal(engine.stats.transcriptions, transcriptions, 'the model did not run');
+  });
+
+  it('still transcribes quiet speech (Piper 20 dB down), also a short word inside seconds of silence', async (t) => {
+    const clip = clips[4]!;
+    const quiet: Clip = { ...clip, pcm: gain(clip.pcm, -20) };
+    const level = loudestWindowDbfs(toFloat(Resampler.oneShot(quiet.pcm, quiet.sampleRate, 16_000)));
+    t.diagnostic(`loudest 20 ms of the quiet clip: ${level.toFixed(1)} dBFS (threshold ${DEFAULT_SILENCE_THRESHOLD_DBFS})`);
+    const result = await client.audio.transcriptions.create({ file: await toFile(wav(quiet), 'a.wav'), model: 'whisper-1' });
+    assert.ok(wordAccuracy(clip.text, result.text) >= 0.8, `heard "${result.text}"`);
+    const pause = new Int16Array(short.sampleRate);
+    const quietYes: Clip = { text: 'Yes.', pcm: concatInt16([pause, gain(short.pcm, -20), pause]), sampleRate: short.sampleRate };
+    const yes = await client.audio.transcriptions.create({ file: await toFile(wav(quietYes), 'a.wav'), model: 'whisper-1' });
+    assert.equal(wordAccuracy('yes', yes.text), 1, `heard "${yes.text}"`);
   });
 
   it('refuses requests beyond the queue with 429 and Retry-After, and serves the others', async () => {
@@ -506,6 +582,20 @@ parentPort.on('message', (msg) => {
     await queued;
     await assert.rejects(engine.transcribe(samples(1)), code('disposed'));
     assert.equal(engine.ready, false);
+  });
+
+  it('measures the level of the loudest 20 ms, ignoring a DC offset', () => {
+    assert.equal(loudestWindowDbfs(new Float32Array(16_000)), -Infinity);
+    assert.equal(loudestWindowDbfs(new Float32Array(0)), -Infinity);
+    assert.equal(loudestWindowDbfs(new Float32Array(16_000).fill(0.25)), -Infinity);
+    const sine = (amplitude: number, n: number) => new Float32Array(n).map((_, i) => amplitude * Math.sin((2 * Math.PI * 440 * i) / 16_000));
+    assert.ok(Math.abs(loudestWindowDbfs(sine(1, 16_000)) + 3.01) < 0.1);
+    // 30 ms of a -20 dBFS-peak tone inside 3 s of silence is still heard at its own level
+    const burst = new Float32Array(48_000);
+    burst.set(sine(0.1, 480), 24_000);
+    assert.ok(Math.abs(loudestWindowDbfs(burst) + 23) < 0.5, `${loudestWindowDbfs(burst)}`);
+    // shorter than a window: the clip is one window
+    assert.ok(Math.abs(loudestWindowDbfs(sine(1, 200)) + 3) < 0.5);
   });
 
   it('scales the encoder context to short clips and uses the full window otherwise', () => {

@@ -1,10 +1,12 @@
 /**
- * Worker thread of WhisperEngine (whisper-engine.ts): loads the ggml model once, then transcribes one request at a
- * time. @napi-rs/whisper's `full()` blocks its thread for the whole transcription, which is why it lives here.
+ * Worker thread of WhisperEngine (whisper-engine.ts; started by whisper-worker-thread.ts, messages in
+ * whisper-worker-protocol.ts): loads the ggml model once, then transcribes one request at a time.
+ * @napi-rs/whisper's `full()` blocks its thread for the whole transcription, which is why it lives here.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { type Segment, Whisper, WhisperFullParams, WhisperSamplingStrategy } from '@napi-rs/whisper';
-import type { FromWorker, TranscribeMessage, TranscriptionSegment, WorkerInit } from './whisper-engine.js';
+import type { TranscriptionSegment } from './transcription-types.js';
+import type { FromWorker, TranscribeMessage, WorkerInit } from './whisper-worker-protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('whisper-worker.ts runs as a worker thread of WhisperEngine');

@@ -1,0 +1,114 @@
+/**
+ * What WhisperEngine and its worker thread (whisper-worker.ts) agree on: the messages between them, how a clip is
+ * prepared for whisper.cpp (encoder context, minimum length, sample range) and the check of a model file before a
+ * worker tries to load it.
+ */
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { LocalModelFileError, MODELS_SETUP_COMMAND } from '../model-files.js';
+import type { TranscriptionSegment } from './transcription-types.js';
+
+/** Whisper's input rate: transcribe() takes mono float samples at this rate. */
+export const WHISPER_SAMPLE_RATE = 16_000;
+/** Whisper's window: longer audio is decoded in several windows. */
+const WINDOW_SECONDS = 30;
+/** Encoder positions of one full window (whisper.cpp's n_audio_ctx for every Whisper model). */
+const FULL_AUDIO_CTX = 1500;
+/**
+ * Smallest encoder context used when it is scaled to the clip (`audioContext: 'auto'`), in positions of 20 ms.
+ * whisper.cpp pads every clip to 30 s and the encoder's cost grows with its context, so short clips are
+ * several times faster with a smaller one; below ~15 s of context tiny.en starts to mishear and repeat
+ * itself (measured on Piper and flite speech), so short clips get at least this much.
+ */
+const MIN_AUDIO_CTX = 768;
+/** Context beyond the clip's own length (1.28 s), so speech at the very end is still seen. */
+const AUDIO_CTX_MARGIN = 64;
+/**
+ * whisper.cpp returns nothing for input shorter than 1 s ("input is too short"), which would lose a short "Yes."
+ * Shorter clips are padded with silence to this length.
+ */
+const MIN_INPUT_SAMPLES = Math.round(1.25 * WHISPER_SAMPLE_RATE);
+
+/** Sent to the worker thread as its workerData. */
+export interface WorkerInit {
+  modelPath: string;
+  threads: number;
+  /** Encoder context of the warm-up run (0: full). */
+  warmUpAudioCtx: number;
+}
+
+/** Messages to the worker thread. */
+export interface TranscribeMessage {
+  type: 'transcribe';
+  id: number;
+  samples: Float32Array;
+  language: string;
+  prompt: string;
+  temperature: number;
+  /** whisper.cpp audio_ctx, 0 for the full window. */
+  audioCtx: number;
+  /** One segment (clips up to 30 s): a little faster, and nothing is lost at a window edge. */
+  singleSegment: boolean;
+}
+
+/** Messages from the worker thread. */
+export type FromWorker =
+  | { type: 'ready'; multilingual: boolean; languages: Array<{ code: string; name: string }>; loadMs: number }
+  | { type: 'load-failed'; message: string }
+  | { type: 'result'; id: number; text: string; segments: TranscriptionSegment[]; ms: number }
+  | { type: 'failed'; id: number; message: string };
+
+/** The worker's answer to one TranscribeMessage. */
+export type TranscribeAnswer = Extract<FromWorker, { type: 'result' | 'failed' }>;
+
+/** whisper.cpp's encoder context for a clip of `samples` (0: the full window). */
+export function audioContextFor(samples: number, mode: 'auto' | 'full'): number {
+  if (mode === 'full' || samples > WINDOW_SECONDS * WHISPER_SAMPLE_RATE) return 0;
+  const ctx = Math.ceil((samples / WHISPER_SAMPLE_RATE / WINDOW_SECONDS) * FULL_AUDIO_CTX) + AUDIO_CTX_MARGIN;
+  const scaled = Math.max(MIN_AUDIO_CTX, ctx);
+  return scaled >= FULL_AUDIO_CTX ? 0 : scaled;
+}
+
+/** Whether a clip of `samples` fits one window, so it can be decoded as one segment. */
+export function fitsOneWindow(samples: number): boolean {
+  return samples <= WINDOW_SECONDS * WHISPER_SAMPLE_RATE;
+}
+
+/**
+ * A copy for the worker (its buffer moves there, the caller's array stays usable): at least whisper.cpp's minimum
+ * length (silence after the audio), NaN and ±Infinity as 0, within [-1, 1].
+ */
+export function whisperInput(samples: Float32Array): Float32Array {
+  const copy = new Float32Array(Math.max(samples.length, MIN_INPUT_SAMPLES));
+  for (let i = 0; i < samples.length; i++) {
+    const v = samples[i]!;
+    copy[i] = v > 1 ? 1 : v < -1 ? -1 : Number.isNaN(v) ? 0 : v;
+  }
+  return copy;
+}
+
+/** Checks the model file before a worker tries it; errors name only the file and the set-up command. */
+export function checkWhisperModel(modelPath: string): void {
+  const file = basename(modelPath);
+  let size: number;
+  try {
+    const stat = statSync(modelPath);
+    if (!stat.isFile()) throw new LocalModelFileError(`the speech-to-text model ${file} is not a file; run \`${MODELS_SETUP_COMMAND}\``);
+    size = stat.size;
+  } catch (err) {
+    if (err instanceof LocalModelFileError) throw err;
+    throw new LocalModelFileError(`the speech-to-text model ${file} is not installed; run \`${MODELS_SETUP_COMMAND}\` to install it`);
+  }
+  const head = Buffer.alloc(4);
+  const fd = openSync(modelPath, 'r');
+  try {
+    readSync(fd, head, 0, 4, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (size < 1024 * 1024 || head.readUInt32LE(0) !== 0x67676d6c) {
+    throw new LocalModelFileError(
+      `the speech-to-text model ${file} is not a whisper.cpp ggml model (corrupt or incomplete?); delete it and run \`${MODELS_SETUP_COMMAND}\``,
+    );
+  }
+}
