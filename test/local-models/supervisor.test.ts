@@ -81,7 +81,9 @@ describe('local models: a real LLM server process (SmolLM2-135M) under supervisi
           .choices[0]?.message.content ?? '';
       assert.match(await ask(), /Paris/i);
 
-      const status = () => (c.status?.() as { llm: { pid: number | null; restarts: number; state: string; memory_bytes: number | null } } | undefined)?.llm ?? assert.fail('no status');
+      const status = () =>
+        (c.status?.() as { llm: { pid: number | null; restarts: number; state: string; memory_bytes: number | null } } | undefined)?.llm ??
+        assert.fail('no status');
       const firstPid = status().pid;
       assert.ok(firstPid);
       process.kill(firstPid, 'SIGKILL');
