@@ -1,3 +1,4 @@
+import { Mp3Encoder } from '@breezystack/lamejs';
 import { int16ToLeBytes } from '../audio/index.js';
 import { wavHeader } from '../audio/wav.js';
 
@@ -7,9 +8,14 @@ export const OUTPUT_RATE = 24_000;
 /** The formats OpenAI defines; the ones this server encodes are in SUPPORTED_FORMATS. */
 export const OPENAI_FORMATS = ['mp3', 'opus', 'aac', 'flac', 'wav', 'pcm'] as const;
 export type OpenAiFormat = (typeof OPENAI_FORMATS)[number];
-export const SUPPORTED_FORMATS = ['wav', 'pcm'] as const;
+export const SUPPORTED_FORMATS = ['mp3', 'wav', 'pcm'] as const;
 export type SupportedFormat = (typeof SUPPORTED_FORMATS)[number];
-/** What a request without `response_format` gets (OpenAI's own default, mp3, needs an encoder this server does not ship). */
+/** The bit rate of `mp3` responses (constant, 24 kHz mono: MPEG-2 Layer III). */
+export const MP3_KBPS = 64;
+/**
+ * What a request without `response_format` gets. OpenAI's own default is mp3; this server keeps wav,
+ * lossless and what its clients have always received when they name no format.
+ */
 export const DEFAULT_FORMAT: SupportedFormat = 'wav';
 
 export function isSupportedFormat(format: string): format is SupportedFormat {
@@ -22,7 +28,11 @@ export interface StreamEncoder {
   /** Bytes before any audio (a WAV header), sent with the first audio. */
   start(): Uint8Array;
   push(pcm: Int16Array): Uint8Array;
+  /** Bytes after the last audio (what an encoder still holds). */
+  finish(): Uint8Array;
 }
+
+const NOTHING = new Uint8Array(0);
 
 /**
  * A WAV stream: the length is not known when the header leaves, so the RIFF and data sizes say
@@ -39,14 +49,38 @@ function wavEncoder(): StreamEncoder {
       return header;
     },
     push: (pcm) => int16ToLeBytes(pcm),
+    finish: () => NOTHING,
   };
 }
 
 /** Raw 16-bit little-endian samples, 24 kHz mono, no header (OpenAI's `pcm`). */
 function pcmEncoder(): StreamEncoder {
-  return { contentType: 'audio/pcm', start: () => new Uint8Array(0), push: (pcm) => int16ToLeBytes(pcm) };
+  return { contentType: 'audio/pcm', start: () => NOTHING, push: (pcm) => int16ToLeBytes(pcm), finish: () => NOTHING };
+}
+
+/**
+ * MP3 (LAME, pure JavaScript): each chunk is encoded as it comes and its frames leave at once; the
+ * encoder holds back less than two frames (48 ms each at 24 kHz), which `finish` flushes.
+ */
+function mp3Encoder(): StreamEncoder {
+  const lame = new Mp3Encoder(1, OUTPUT_RATE, MP3_KBPS);
+  // lamejs returns an Int8Array (its typings say Uint8Array): view the same bytes as unsigned
+  const bytes = (out: ArrayBufferView) => new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  return {
+    contentType: 'audio/mpeg',
+    start: () => NOTHING,
+    push: (pcm) => (pcm.length === 0 ? NOTHING : bytes(lame.encodeBuffer(pcm))),
+    finish: () => bytes(lame.flush()),
+  };
 }
 
 export function createEncoder(format: SupportedFormat): StreamEncoder {
-  return format === 'wav' ? wavEncoder() : pcmEncoder();
+  switch (format) {
+    case 'mp3':
+      return mp3Encoder();
+    case 'wav':
+      return wavEncoder();
+    case 'pcm':
+      return pcmEncoder();
+  }
 }

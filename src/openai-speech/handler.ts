@@ -180,7 +180,7 @@ export class OpenAiSpeechApi {
       for await (const chunk of speech.synthesize({ text: params.input, voice: params.voice, speed: params.speed, protocol: 'openai', signal })) {
         if (!(await body.send(resampler.push(chunk.pcm)))) return gone();
       }
-      if (signal.aborted || !(await body.send(resampler.flush()))) return gone();
+      if (signal.aborted || !(await body.send(resampler.flush())) || !(await body.finish())) return gone();
       body.end();
     } catch (err) {
       if (signal.aborted) return gone();
@@ -230,7 +230,15 @@ class ResponseBody {
   async send(pcm: Int16Array): Promise<boolean> {
     const head = this.started ? undefined : this.begin();
     const audio = this.encoder.push(pcm);
-    const bytes = head && head.length > 0 ? Buffer.concat([head, audio]) : audio;
+    return this.write(head && head.length > 0 ? Buffer.concat([head, audio]) : audio);
+  }
+
+  /** Sends what the encoder still holds (an MP3 encoder's last frames), once the audio is over; false as for send. */
+  finish(): Promise<boolean> {
+    return this.started ? this.write(this.encoder.finish()) : Promise.resolve(true);
+  }
+
+  private async write(bytes: Uint8Array): Promise<boolean> {
     if (bytes.length === 0) return true;
     const payload = this.params.sse ? sseEvent({ type: 'speech.audio.delta', audio: Buffer.from(bytes).toString('base64') }) : bytes;
     const result = await writeWithBackpressure(this.res, payload, this.delivery, this.signal);

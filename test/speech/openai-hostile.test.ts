@@ -51,9 +51,10 @@ describe('OpenAI speech API: hostile input (real engine)', () => {
     assert.match(voice.body.error.message, new RegExp(TEST_VOICE));
     assertError(await post(server.httpUrl, { ...valid, speed: 5 }), 400, 'invalid_value', 'speed');
     assertError(await post(server.httpUrl, { ...valid, speed: 'fast' }), 400, 'invalid_value', 'speed');
-    const mp3 = await post(server.httpUrl, { ...valid, response_format: 'mp3' });
-    assertError(mp3, 400, 'unsupported_value', 'response_format');
-    assert.match(mp3.body.error.message, /supported: wav, pcm/);
+    const flac = await post(server.httpUrl, { ...valid, response_format: 'flac' });
+    assertError(flac, 400, 'unsupported_value', 'response_format');
+    assert.match(flac.body.error.message, /"flac" is not available on this server; supported: mp3, wav, pcm/);
+    assert.match((await post(server.httpUrl, { ...valid, response_format: 'ogg' })).body.error.message, /"ogg" is unknown; supported: mp3, wav, pcm/);
   });
 
   it('wrong method 405 (with Allow), unknown endpoint 404, plain GET / still asks for an upgrade', async () => {

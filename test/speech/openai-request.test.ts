@@ -32,6 +32,10 @@ test('defaults: wav when response_format is absent, speed as given, sse only whe
   assert.deepEqual([params.format, params.speed, params.sse], ['wav', undefined, false]);
   const sse = await parse({ model: 'x', input: 'Hi.', voice: 'alloy', response_format: 'pcm', speed: 0.25, stream_format: 'sse' });
   assert.deepEqual([sse.format, sse.speed, sse.sse], ['pcm', 0.25, true]);
+  assert.equal((await parse({ model: 'x', input: 'Hi.', voice: 'alloy', response_format: 'mp3' })).format, 'mp3');
+  for (const format of ['opus', 'aac', 'flac', 'MP3']) {
+    await assert.rejects(parse({ model: 'x', input: 'Hi.', voice: 'alloy', response_format: format }), (err: RequestError) => err.code === 'unsupported_value');
+  }
   await assert.rejects(parse({ model: 'x', input: 'Hi.', voice: 'alloy', stream_format: 'ws' }), (err: RequestError) => err.param === 'stream_format');
   await assert.rejects(parse({ model: '', input: 'Hi.', voice: 'alloy' }), (err: RequestError) => err.param === 'model');
 });

