@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Debian packages: espeak-ng (phonemes for Piper), sox, python3-venv (set-up tools); for tests: pocketsphinx (recognizer),
-# flite (speech input), chromium (browser tests).
+# flite (speech input), chromium (browser tests), libmpg123 (decodes the mp3 the speech API sends).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 profile="${1:-all}"
 
 packages=(libespeak-ng1 espeak-ng-data sox python3-venv)
-[[ "$profile" == all ]] && packages+=(pocketsphinx pocketsphinx-en-us flite chromium unzip docker-compose)
+[[ "$profile" == all ]] && packages+=(pocketsphinx pocketsphinx-en-us flite chromium unzip docker-compose libmpg123-0)
 
 missing=()
 for p in "${packages[@]}"; do have_deb "$p" || missing+=("$p"); done
