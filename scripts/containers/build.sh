@@ -6,6 +6,10 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$VO_REPO"
+# One build at a time on this machine (several test runs may start together).
+mkdir -p "$VO_CACHE/containers"
+exec 9>"$VO_CACHE/containers/.build.lock"
+flock 9
 bash scripts/containers/base-images.sh
 
 tag="$(vo_image_tag)"

@@ -109,7 +109,7 @@ describe('deploy/k8s manifests', () => {
   });
 
   test('kustomization.yaml lists exactly the manifests and pins a version tag', () => {
-    const [{ doc }] = load([kustomization]) as [{ doc: Doc }];
+    const doc = load([kustomization])[0]!.doc;
     assert.equal(doc['kind'], 'Kustomization');
     const listed = (doc['resources'] as string[]).map((r) => join(k8sDir, r)).sort();
     assert.deepEqual(listed, manifestFiles);
