@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { concatInt16, encodeWav, Resampler } from '../../src/audio/index.js';
 import { peerCacheDir } from '../support/cache.js';
 import { speak } from '../support/speech.js';
-import { RATE, type TestParticipant } from '../support/test-participant.js';
+import { RATE, type TestParticipant, waitFor } from '../support/test-participant.js';
 import { transcribe } from '../support/tts/recognizer.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -172,14 +172,21 @@ const TURN_MS = 90_000;
 export const GREETING = 'Hello! How can I help you today?';
 
 /**
- * Waits for the agent to join a room, greet and fall quiet; returns the greeting's transcript. (Its audio
- * is not checked: the greeting starts as the agent joins, before the participant has subscribed to its
- * track, so its first words may not be recorded.)
+ * Waits for the agent to join a room, greet and go back to listening; returns the greeting's transcript.
+ * (Its audio is not checked: the greeting starts as the agent joins, before the participant has subscribed
+ * to its track, so its first words may not be recorded.)
  */
 export async function greeted(participant: TestParticipant, joinedAt: number): Promise<string> {
   await participant.waitForAgent(TURN_MS);
   const greeting = await participant.transcriptAfter('agent', joinedAt, TURN_MS);
-  await participant.soundEnd(joinedAt, 1200, TURN_MS);
+  await waitFor(
+    () => {
+      const spoke = participant.agentStates.some((s) => s.state === 'speaking' && s.at > joinedAt);
+      return spoke && participant.agentStates.at(-1)?.state === 'listening' ? true : undefined;
+    },
+    TURN_MS,
+    'the agent to finish its greeting and listen',
+  );
   return greeting.text;
 }
 
