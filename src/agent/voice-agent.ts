@@ -17,6 +17,9 @@ export class VoiceAgent extends voice.Agent {
   }
 
   override async llmNode(chatCtx: llm.ChatContext, toolCtx: llm.ToolContext, modelSettings: voice.ModelSettings): ReturnType<voice.Agent['llmNode']> {
+    // An error reported by an earlier, abandoned request (one the user already heard an apology for)
+    // says nothing about this turn.
+    this.guard.takeProviderError();
     const source = await voice.Agent.default.llmNode(this, chatCtx, toolCtx, modelSettings);
     if (!source) return null;
     return guardLlmStream(source, {
