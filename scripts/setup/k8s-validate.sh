@@ -22,13 +22,10 @@ if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && -x "$VENV/bin/kubernetes-va
   exit 0
 fi
 start=$(date +%s)
-if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$WANT" || ! -x "$VENV/bin/kubernetes-validate" ]]; then
-  command -v python3 >/dev/null || fail "python3 is missing: install python3 and python3-venv (apt) and re-run"
-  [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV" || fail "python3 -m venv failed: install python3-venv (apt) and re-run"
-  say "installing $WANT (PyPI; it bundles the Kubernetes schemas, so validation runs offline)"
-  "$VENV/bin/pip" install --disable-pip-version-check -q "$WANT" || fail "pip install $WANT failed (PyPI reachable?)"
+if ! venv_current "$VENV" "$WANT" || [[ ! -x "$VENV/bin/kubernetes-validate" ]]; then
+  venv_install "$VENV" "$WANT" "it bundles the Kubernetes schemas, so validation runs offline"
   "$VENV/bin/kubernetes-validate" --version >/dev/null || fail "kubernetes-validate does not run: see the error above"
-  echo "$WANT" > "$STAMP"
+  venv_done "$VENV" "$WANT"
 fi
 if [[ ! -x "$KUSTOMIZE" || "$(kustomize_version)" != "$KUSTOMIZE_VERSION" ]]; then
   command -v go >/dev/null || fail "Go is not installed: install it (e.g. from the distribution) and re-run"

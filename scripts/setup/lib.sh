@@ -20,3 +20,22 @@ need_root() {
 
 # Succeeds when a Debian package is installed.
 have_deb() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+# A Python venv at $1 holding the pip requirements $2 (one string, space-separated), marked by a stamp file.
+# venv_current VENV WANT: true when VENV was finished with exactly WANT.
+venv_current() { [[ -f "$1/.vo-installed" && "$(cat "$1/.vo-installed")" == "$2" && -x "$1/bin/python" ]]; }
+# venv_install VENV WANT [NOTE]: creates VENV when missing and pip-installs WANT (NOTE: e.g. the download size).
+venv_install() {
+  local venv="$1" want="$2" note="${3:-}"
+  command -v python3 >/dev/null || fail "python3 is missing: install python3 and python3-venv (apt) and re-run"
+  if [[ ! -x "$venv/bin/python" ]]; then
+    say "creating venv \$VO_CACHE/${venv##*/}"
+    python3 -m venv "$venv" || fail "python3 -m venv failed: install python3-venv (apt) and re-run"
+  fi
+  say "installing $want${note:+ ($note)}"
+  # shellcheck disable=SC2086 # WANT is a list of requirements
+  "$venv/bin/pip" install --disable-pip-version-check --progress-bar on $want \
+    || fail "pip install failed (PyPI reachable?); re-run to resume, pip caches finished downloads"
+}
+# venv_done VENV WANT: marks VENV finished (after the caller's own checks passed).
+venv_done() { echo "$2" > "$1/.vo-installed"; }

