@@ -1,28 +1,26 @@
 /**
- * `npm run bench:agent`: voice-to-voice latency of agent mode on the real bench.
+ * `npm run bench:agent`: the conversation as a user has it, with the default local stack.
  *
- * A loopback LiveKit server, the real Whisper STT server, the LLM server with the real SmolLM2
- * model (BENCH_AGENT_LLM=stand-in for the named stand-in), and the agent component with Piper in
- * its job processes. A @livekit/rtc-node participant speaks a question (flite), and each turn
- * measures, at the participant: the user stops speaking -> the first agent audio frame arrives.
+ * The real service (`src/main.ts`, agent mode, no provider settings: its own local LLM and Whisper
+ * servers, the shared Piper engine) and a loopback LiveKit server; @livekit/rtc-node participants
+ * speak questions (flite) and measure at their end:
+ * - voice to voice: the user stops speaking -> the agent's first audio, per turn (p50, p95), with
+ *   the service's own breakdown from its "turn latency" log line (end of utterance, STT, LLM first
+ *   token and first sentence, TTS first audio, overhead);
+ * - interruption: the user starts talking over a long answer -> the agent's last audio;
+ * - concurrency: 1, 4 and 8 rooms talking at once: voice to voice, and the CPU and memory the
+ *   service's process tree (main process, job processes, model servers) adds per room.
  *
- * The agent's job processes report the framework's per-turn metrics over the control socket:
- * end-of-utterance delay (VAD silence + endpointing + waiting for the transcript; the STT request
- * runs inside it), STT duration, LLM time to first token and to the first complete sentence (Piper
- * speaks sentence by sentence, so that is what the TTS waits for), TTS time to first audio.
- * Orchestration overhead = total - (EOU delay + LLM first sentence + TTS TTFB): everything that is
- * not waiting for a provider (audio transport both ways, buffering, sentence splitting, framework
- * scheduling). Target: p50 <= 100 ms.
- *
- * Environment (bench harness only): BENCH_AGENT_TURNS (default 6, at least 5), BENCH_AGENT_LLM.
+ * Targets (issue 12) are printed as met / NOT met; the figures are the result.
+ * Environment (bench harness only): BENCH_AGENT_TURNS (default 8), BENCH_AGENT_ROOMS (default 1,4,8),
+ * BENCH_AGENT_ROOM_TURNS (turns per room in the concurrency runs, default 3).
  */
 import { dispose } from '@livekit/rtc-node';
-import { createLogger } from '../src/ops/logger.js';
-import { createMetricsRegistry } from '../src/ops/metrics.js';
-import type { JobEvent, TurnStage } from '../src/agent/control-channel.js';
-import { benchConfig, benchEnv, speech48k, startBench } from '../test/support/agent-bench.js';
-import { createAgentComponent } from '../src/agent/index.js';
-import { TestParticipant } from '../test/support/test-participant.js';
+import { startDefaultService } from '../test/support/default-service.js';
+import { startLiveKitServer } from '../test/support/livekit-server.js';
+import { speech48k } from '../test/support/agent-bench.js';
+import { SOUND_RMS, TestParticipant } from '../test/support/test-participant.js';
+import { treeUsage } from './process-tree.js';
 
 const QUESTIONS = [
   'What is the capital city of France?',
@@ -34,121 +32,174 @@ const QUESTIONS = [
   'What is two plus two?',
   'Where does the sun rise?',
 ];
+const LONG_ANSWER = 'Tell me a long story about a dragon who learns to cook.';
+const STOP = 'Stop, please.';
 
-interface Turn {
-  question: string;
-  totalMs: number;
-  stages: Partial<Record<TurnStage, number>>;
-}
+const turnsWanted = Math.max(5, Number(process.env['BENCH_AGENT_TURNS'] ?? 8) || 8);
+const roomCounts = (process.env['BENCH_AGENT_ROOMS'] ?? '1,4,8').split(',').map(Number).filter((n) => n >= 1);
+const roomTurns = Math.max(1, Number(process.env['BENCH_AGENT_ROOM_TURNS'] ?? 3) || 3);
+const TURN_MS = 90_000;
 
-const turnsWanted = Math.max(5, Number(process.env['BENCH_AGENT_TURNS'] ?? 6) || 6);
-const llmEngine = process.env['BENCH_AGENT_LLM'] === 'stand-in' ? 'stand-in' : 'smollm2';
+type TurnLog = Record<string, unknown> & { room?: string; e2e_ms?: number };
 
 function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
   if (sorted.length === 0) return Number.NaN;
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[index]!;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+const fmt = (n: number) => (Number.isFinite(n) ? String(Math.round(n)) : '-');
+const write = (line = '') => process.stdout.write(`${line}\n`);
+
+const turnLogs: TurnLog[] = [];
+const livekit = await startLiveKitServer();
+const service = await startDefaultService({
+  livekit,
+  name: 'bench-agent',
+  web: false,
+  env: { LOG_FORMAT: 'json', LOG_LEVEL: 'info', AGENT_MAX_SESSIONS: String(Math.max(8, ...roomCounts)) },
+  onStdoutLine: (line) => {
+    if (!line.includes('"turn latency"')) return;
+    try {
+      turnLogs.push(JSON.parse(line) as TurnLog);
+    } catch {
+      // not a JSON log line
+    }
+  },
+});
+const servicePid = service.process.pid!;
+const models = await fetch(`${service.healthUrl}/status`).then((r) => r.json() as Promise<{ components: Array<Record<string, unknown>> }>);
+const agentStatus = models.components.find((c) => c['name'] === 'agent') ?? {};
+
+let roomSeq = 0;
+async function join(): Promise<TestParticipant> {
+  const participant = await TestParticipant.join({
+    url: livekit.url,
+    apiKey: livekit.apiKey,
+    apiSecret: livekit.apiSecret,
+    room: `bench-${process.pid}-${++roomSeq}`,
+    agentName: service.agentName,
+  });
+  await participant.waitForAgent(TURN_MS);
+  const greeting = await participant.firstSoundAfter(0, TURN_MS);
+  await participant.soundEnd(greeting, 1500, TURN_MS);
+  return participant;
 }
 
-const bench = await startBench({ llmEngine });
-const env = benchEnv(bench, { LOG_LEVEL: 'error' });
-const config = benchConfig(env);
-const agent = createAgentComponent({ config, logger: createLogger(config), metrics: createMetricsRegistry('agent') });
-const events: Array<{ at: number; event: JobEvent }> = [];
-agent.events.on('event', (event) => events.push({ at: performance.now(), event }));
-let participant: TestParticipant | undefined;
-const turns: Turn[] = [];
+/** One question and the whole answer; voice to voice as the participant measured it. */
+async function turn(participant: TestParticipant, question: string): Promise<number> {
+  const { endedAt } = await participant.say(await speech48k(question));
+  const first = await participant.firstSoundAfter(endedAt, TURN_MS);
+  await participant.soundEnd(first, 1500, TURN_MS);
+  return first - endedAt;
+}
+
+/** The service's log line for a room's n-th turn (waits briefly: it is written when the reply ends). */
+async function turnLog(room: string, index: number): Promise<TurnLog | undefined> {
+  const until = Date.now() + 3000;
+  for (;;) {
+    const found = turnLogs.filter((l) => l.room === room)[index];
+    if (found || Date.now() > until) return found;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 let failure: unknown;
+const single: Array<{ ms: number; log: TurnLog | undefined }> = [];
+const bargeIns: number[] = [];
+const concurrency: Array<{ rooms: number; turns: number[]; cpuPerRoom: number; rssPerRoomMb: number; idleRssMb: number }> = [];
 
 try {
-  await agent.start();
-  participant = await TestParticipant.join({
-    url: bench.livekit.url,
-    apiKey: bench.livekit.apiKey,
-    apiSecret: bench.livekit.apiSecret,
-    room: `bench-${process.pid}-${Date.now()}`,
-    agentName: env.AGENT_NAME!,
-  });
-  await participant.waitForAgent(90_000);
-  const greeting = await participant.firstSoundAfter(0, 90_000);
-  await participant.soundEnd(greeting, 1500, 60_000);
-
+  // 1. one conversation, turn after turn
+  const participant = await join();
   for (let i = 0; i < turnsWanted; i++) {
-    const question = QUESTIONS[i % QUESTIONS.length]!;
-    const { endedAt } = await participant.say(await speech48k(question));
-    const firstSound = await participant.firstSoundAfter(endedAt, 60_000);
-    await participant.soundEnd(firstSound, 1500, 90_000);
-    const mine = events.filter((e) => e.at > endedAt - 3000 && e.event.type === 'stage');
-    const stages: Partial<Record<TurnStage, number>> = {};
-    for (const { event } of mine) {
-      if (event.type === 'stage' && stages[event.stage] === undefined) stages[event.stage] = event.ms;
-    }
-    turns.push({ question, totalMs: firstSound - endedAt, stages });
-    process.stderr.write(`turn ${i + 1}/${turnsWanted}: ${Math.round(firstSound - endedAt)} ms\n`);
+    const ms = await turn(participant, QUESTIONS[i % QUESTIONS.length]!);
+    single.push({ ms, log: await turnLog(participant.room.name!, i) });
+    process.stderr.write(`turn ${i + 1}/${turnsWanted}: ${Math.round(ms)} ms\n`);
+  }
+  // 2. talking over a long answer
+  for (let i = 0; i < 3; i++) {
+    const { endedAt } = await participant.say(await speech48k(LONG_ANSWER));
+    const first = await participant.firstSoundAfter(endedAt, TURN_MS);
+    await new Promise((r) => setTimeout(r, 1200));
+    const stop = await participant.say(await speech48k(STOP));
+    // the agent's answer to "stop" cannot start before the user finished saying it
+    const lastLoud = participant.heard.filter((f) => f.at > first && f.at <= stop.endedAt && f.rms > SOUND_RMS).at(-1)?.at ?? stop.startedAt;
+    bargeIns.push(Math.max(0, lastLoud - stop.startedAt));
+    process.stderr.write(`interruption ${i + 1}/3: agent silent ${Math.round(lastLoud - stop.startedAt)} ms after the user started\n`);
+    const reply = await participant.firstSoundAfter(stop.endedAt, TURN_MS).catch(() => undefined);
+    if (reply) await participant.soundEnd(reply, 1500, TURN_MS);
+  }
+  await participant.leave();
+
+  // 3. rooms at once
+  for (const rooms of roomCounts) {
+    await new Promise((r) => setTimeout(r, 3000));
+    const idle = treeUsage(servicePid);
+    const participants = await Promise.all(Array.from({ length: rooms }, () => join()));
+    const cpuStart = treeUsage(servicePid).cpuSeconds;
+    const started = performance.now();
+    let peakRss = 0;
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, treeUsage(servicePid).rssMb);
+    }, 250);
+    const turns = (
+      await Promise.all(
+        participants.map(async (p, index) => {
+          const mine: number[] = [];
+          for (let t = 0; t < roomTurns; t++) mine.push(await turn(p, QUESTIONS[(index + t) % QUESTIONS.length]!));
+          return mine;
+        }),
+      )
+    ).flat();
+    clearInterval(sampler);
+    const cpuSeconds = treeUsage(servicePid).cpuSeconds - cpuStart;
+    const wall = (performance.now() - started) / 1000;
+    concurrency.push({ rooms, turns, cpuPerRoom: (cpuSeconds / wall / rooms) * 100, rssPerRoomMb: (peakRss - idle.rssMb) / rooms, idleRssMb: idle.rssMb });
+    process.stderr.write(`${rooms} room(s): ${turns.map(Math.round).join(', ')} ms\n`);
+    await Promise.all(participants.map((p) => p.leave()));
   }
 } catch (err) {
   failure = err;
 } finally {
-  await participant?.leave();
-  await agent.stop(Date.now() + 5000);
-  await bench.stop();
+  await service.process.stop(15_000);
+  await livekit.stop();
   await dispose();
 }
 
-const complete = turns.filter((t) => ['eou_delay', 'llm_ttft', 'llm_first_sentence', 'tts_ttfb'].every((s) => t.stages[s as TurnStage] !== undefined));
-// Piper speaks sentence by sentence, so the LLM's share is its time to the first complete sentence
-// (its time to the first token is inside it).
-const overhead = (t: Turn) => t.totalMs - (t.stages.eou_delay! + t.stages.llm_first_sentence! + t.stages.tts_ttfb!);
-const row = (name: string, values: number[]) =>
-  `${name.padEnd(34)}${String(Math.round(percentile(values, 50))).padStart(8)}${String(Math.round(percentile(values, 95))).padStart(8)}`;
+const llm = agentStatus['llm'] as { model?: string } | null;
+const stt = agentStatus['stt'] as { model?: string } | null;
+write(`\nagent conversation, default local stack (LLM ${llm?.model ?? '?'}, STT ${stt?.model ?? '?'}, Piper), 2-core figures below`);
+write(`${'one room, per turn'.padEnd(40)}${'p50 ms'.padStart(8)}${'p95 ms'.padStart(8)}`);
+const row = (name: string, values: number[]) => write(`${name.padEnd(40)}${fmt(percentile(values, 50)).padStart(8)}${fmt(percentile(values, 95)).padStart(8)}`);
+const field = (name: string) => single.map((t) => Number(t.log?.[name] ?? Number.NaN));
+row('voice to voice (at the participant)', single.map((t) => t.ms));
+row('  as the service logged it (e2e_ms)', field('e2e_ms'));
+row('  end of utterance (eou_delay_ms)', field('eou_delay_ms'));
+row('    of which STT request', field('stt_duration_ms'));
+row('  LLM first sentence', field('llm_first_sentence_ms'));
+row('    of which first token', field('llm_ttft_ms'));
+row('  TTS first audio', field('tts_ttfb_ms'));
+row('  overhead (no provider)', field('overhead_ms'));
+row('interruption: agent silent after (ms)', bargeIns);
+write();
+write(`${'rooms'.padEnd(8)}${'turns'.padStart(6)}${'v2v p50'.padStart(9)}${'v2v p95'.padStart(9)}${'CPU %/room'.padStart(12)}${'RSS MB/room'.padStart(13)}${'idle RSS MB'.padStart(13)}`);
+for (const c of concurrency) {
+  write(
+    `${String(c.rooms).padEnd(8)}${String(c.turns.length).padStart(6)}${fmt(percentile(c.turns, 50)).padStart(9)}${fmt(percentile(c.turns, 95)).padStart(9)}${c.cpuPerRoom.toFixed(0).padStart(12)}${fmt(c.rssPerRoomMb).padStart(13)}${fmt(c.idleRssMb).padStart(13)}`,
+  );
+}
+const v2v = single.map((t) => t.ms);
+const target = (what: string, value: number, limit: number) => write(`target ${what} <= ${limit} ms: ${value <= limit ? 'met' : 'NOT met'} (${fmt(value)} ms)`);
+write();
+target('voice to voice p50', percentile(v2v, 50), 1200);
+target('voice to voice p95', percentile(v2v, 95), 1800);
+target('overhead p50', percentile(field('overhead_ms'), 50), 100);
+target('interruption silence p50', percentile(bargeIns, 50), 300);
+const extra = concurrency.find((c) => c.rooms > 1);
+if (extra) write(`target memory per added room <= 120 MB: ${extra.rssPerRoomMb <= 120 ? 'met' : 'NOT met'} (${fmt(extra.rssPerRoomMb)} MB at ${extra.rooms} rooms)`);
 
-process.stdout.write(
-  `\nagent voice-to-voice latency, ${complete.length} turns (LLM: ${llmEngine === 'stand-in' ? 'STAND-IN, not a model' : bench.llm.model})\n`,
-);
-process.stdout.write(`${'per turn'.padEnd(34)}${'p50 ms'.padStart(8)}${'p95 ms'.padStart(8)}\n`);
-process.stdout.write(
-  `${row(
-    'total (stop speaking -> audio)',
-    complete.map((t) => t.totalMs),
-  )}\n`,
-);
-process.stdout.write(
-  `${row(
-    '  end-of-utterance delay',
-    complete.map((t) => t.stages.eou_delay!),
-  )}\n`,
-);
-process.stdout.write(
-  `${row(
-    '    of which STT request',
-    complete.map((t) => t.stages.stt_duration ?? Number.NaN),
-  )}\n`,
-);
-process.stdout.write(
-  `${row(
-    '  LLM time to first sentence',
-    complete.map((t) => t.stages.llm_first_sentence!),
-  )}\n`,
-);
-process.stdout.write(
-  `${row(
-    '    of which first token',
-    complete.map((t) => t.stages.llm_ttft!),
-  )}\n`,
-);
-process.stdout.write(
-  `${row(
-    '  TTS time to first audio',
-    complete.map((t) => t.stages.tts_ttfb!),
-  )}\n`,
-);
-process.stdout.write(`${row('  orchestration overhead', complete.map(overhead))}\n`);
-const overheadP50 = percentile(complete.map(overhead), 50);
-process.stdout.write(`target overhead p50 <= 100 ms: ${overheadP50 <= 100 ? 'met' : 'NOT met'} (${Math.round(overheadP50)} ms)\n`);
-
-if (failure || complete.length < 5) {
-  process.stderr.write(`bench:agent failed: ${failure ? String((failure as Error).stack ?? failure) : `only ${complete.length} complete turns`}\n`);
+if (failure || single.length < 5) {
+  process.stderr.write(`bench:agent failed: ${failure ? String((failure as Error).stack ?? failure) : `only ${single.length} turns`}\n`);
   process.exit(1);
 }
 process.exit(0);

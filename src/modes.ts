@@ -13,11 +13,11 @@ export interface ComposeContext {
 /**
  * What each mode runs, in start order. Parts are imported lazily so one mode never loads another's
  * code, and each mode creates only what it uses:
- * - legacy: the Piper engine (tts), the speech service that shares it, the speech server on
- *   LEGACY_PORT (legacy WebSocket and OpenAI /v1/audio/speech) and, with WYOMING_ENABLED, the
- *   Wyoming server;
- * - agent: the LiveKit worker (its job processes load their own engine) and, unless
- *   WEB_ENABLED=false, the web page and token endpoint; no engine in this process;
+ * - legacy, agent and hybrid: the Piper engine (tts) and the speech service that shares it;
+ * - legacy: the speech server on LEGACY_PORT (legacy WebSocket and OpenAI /v1/audio/speech) and,
+ *   with WYOMING_ENABLED, the Wyoming server;
+ * - agent: the LiveKit worker, whose job processes speak through this process's speech service
+ *   (they load no voice), and, unless WEB_ENABLED=false, the web page and token endpoint;
  * - hybrid: both;
  * - models: only the local model servers.
  * In agent, hybrid and models modes the local speech-to-text and language model servers come first
@@ -29,21 +29,15 @@ export async function composeComponents(mode: Mode, ctx: ComposeContext): Promis
     const { createLocalModelsComponent } = await importPart('local-models', () => import('./local-models/index.js'));
     components.push(createLocalModelsComponent({ ...ctx, logger: ctx.logger.child({ component: 'local-models' }) }));
   }
+  if (mode === 'models') return components;
+  // one engine and speech service for every transport of this process (and the agent's job processes)
+  const { createHostSpeech } = await importPart('speech', () => import('./speech/index.js'));
+  const { component: tts, speech } = createHostSpeech(ctx);
+  components.push(tts);
+  const { config } = ctx;
   if (mode === 'legacy' || mode === 'hybrid') {
-    const { createTtsComponent } = await importPart('tts', () => import('./tts/index.js'));
-    const tts = createTtsComponent({ ...ctx, logger: ctx.logger.child({ component: 'tts' }) });
-    // one speech service (engine, scheduler, voices, metrics) for every protocol of the speech server
-    const { SpeechService } = await importPart('speech', () => import('./speech/index.js'));
-    const { config } = ctx;
-    const speech = new SpeechService({
-      tts: tts.engine,
-      registry: ctx.metrics,
-      voicesDir: config.VOICES_DIR,
-      defaultVoice: config.TTS_VOICE,
-      maxTextChars: config.LEGACY_MAX_TEXT_CHARS,
-    });
     const { createLegacyComponent } = await importPart('legacy', () => import('./legacy/index.js'));
-    components.push(tts.component, createLegacyComponent({ ...ctx, logger: ctx.logger.child({ component: 'legacy' }), tts: tts.engine, speech }));
+    components.push(createLegacyComponent({ ...ctx, logger: ctx.logger.child({ component: 'legacy' }), tts: speech.tts, speech }));
     if (config.WYOMING_ENABLED) {
       const { createWyomingComponent } = await importPart('wyoming', () => import('./wyoming/index.js'));
       components.push(createWyomingComponent({ config, logger: ctx.logger.child({ component: 'wyoming' }), speech }));
@@ -51,8 +45,8 @@ export async function composeComponents(mode: Mode, ctx: ComposeContext): Promis
   }
   if (mode === 'agent' || mode === 'hybrid') {
     const { createAgentComponent } = await importPart('agent', () => import('./agent/index.js'));
-    components.push(createAgentComponent({ ...ctx, logger: ctx.logger.child({ component: 'agent' }) }));
-    if (ctx.config.WEB_ENABLED) {
+    components.push(createAgentComponent({ ...ctx, logger: ctx.logger.child({ component: 'agent' }), speech }));
+    if (config.WEB_ENABLED) {
       const { createWebComponent } = await importPart('web', () => import('./web/index.js'));
       components.push(createWebComponent({ ...ctx, logger: ctx.logger.child({ component: 'web' }) }));
     }

@@ -184,20 +184,20 @@ describe('what each mode composes (created, not started)', () => {
 
   const remote = { LLM_BASE_URL: 'http://127.0.0.1:9/v1', STT_BASE_URL: 'http://127.0.0.1:9/v1' };
 
-  test('agent mode loads no Piper voice in the main process (its job processes load their own)', async () => {
-    assert.deepEqual(await names('agent', remote), ['agent', 'web']);
+  test('agent mode loads the one Piper engine in the main process; its job processes speak through it', async () => {
+    assert.deepEqual(await names('agent', remote), ['tts', 'agent', 'web']);
   });
 
   test('with no provider configured, agent and hybrid modes first start the local models; models mode runs only them', async () => {
-    assert.deepEqual(await names('agent'), ['local-models', 'agent', 'web']);
+    assert.deepEqual(await names('agent'), ['local-models', 'tts', 'agent', 'web']);
     assert.deepEqual(await names('hybrid'), ['local-models', 'tts', 'legacy', 'wyoming', 'agent', 'web']);
     assert.deepEqual(await names('models'), ['local-models']);
-    assert.deepEqual(await names('agent', { LLM_PROVIDER: 'none', STT_PROVIDER: 'none' }), ['agent', 'web']);
+    assert.deepEqual(await names('agent', { LLM_PROVIDER: 'none', STT_PROVIDER: 'none' }), ['tts', 'agent', 'web']);
     assert.deepEqual(await names('legacy'), ['tts', 'legacy', 'wyoming']);
   });
 
   test('WEB_ENABLED=false: agent mode runs the worker only, no web server; hybrid keeps the rest', async () => {
-    assert.deepEqual(await names('agent', { WEB_ENABLED: 'false', ...remote }), ['agent']);
+    assert.deepEqual(await names('agent', { WEB_ENABLED: 'false', ...remote }), ['tts', 'agent']);
     assert.deepEqual(await names('hybrid', { WEB_ENABLED: 'false', ...remote }), ['tts', 'legacy', 'wyoming', 'agent']);
   });
 

@@ -5,7 +5,7 @@
  * object or Prometheus registry. On start a job process connects to the main process's Unix
  * socket, proves it is one of ours with the per-run token, receives the parent's validated config
  * (so it runs with exactly the same settings, even when the parent was configured
- * programmatically), and then reports per-turn metrics and provider errors back as
+ * programmatically), and then reports each turn's latency and provider errors back as
  * newline-delimited JSON.
  *
  * The config holds the API secrets, so the socket is private: it lives in a fresh 0700 directory
@@ -34,13 +34,18 @@ const MAX_CONNECTIONS = 256;
 export const TURN_STAGES = ['eou_delay', 'transcription_delay', 'stt_duration', 'llm_ttft', 'llm_first_sentence', 'tts_ttfb'] as const;
 export type TurnStage = (typeof TURN_STAGES)[number];
 
+const duration = z.number().finite().min(0).max(3_600_000);
+
 const jobEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('hello'), pid: z.number().int(), token: z.string().max(256) }),
   z.object({
-    type: z.literal('stage'),
+    type: z.literal('turn'),
     room: z.string().max(256),
-    stage: z.enum(TURN_STAGES),
-    ms: z.number().finite().min(0).max(3_600_000),
+    turn: z.number().int().min(1),
+    e2e_ms: duration,
+    overhead_ms: z.number().finite().min(-3_600_000).max(3_600_000).optional(),
+    stages: z.partialRecord(z.enum(TURN_STAGES), duration),
+    interrupted: z.boolean(),
   }),
   z.object({
     type: z.literal('provider_error'),
@@ -100,6 +105,12 @@ export class ControlServer extends EventEmitter<{ event: [JobEvent] }> {
   get path(): string {
     if (!this.socketPath) throw new Error('agent control socket not started');
     return this.socketPath;
+  }
+
+  /** The private 0700 directory holding the socket: other private sockets for the job processes go beside it. */
+  get privateDir(): string {
+    if (!this.dir) throw new Error('agent control socket not started');
+    return this.dir;
   }
 
   /** What a job process needs in its environment to connect: socket path and token. */

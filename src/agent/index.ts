@@ -7,7 +7,7 @@
  * reports readiness: ready only while the worker is registered with the LiveKit server.
  */
 import { EventEmitter } from 'node:events';
-import { extname, resolve } from 'node:path';
+import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AgentServer, initializeLogger, loggerOptions, ServerOptions } from '@livekit/agents';
 import type { Registry } from 'prom-client';
@@ -15,16 +15,19 @@ import type { Component, ComponentHealth } from '../component.js';
 import { maskUrlCredentials } from '../config/mask.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../ops/logger.js';
-import { checkVoiceInstalled } from '../tts/voice.js';
+import type { SpeechService } from '../speech/service.js';
 import { ControlServer, type JobEvent } from './control-channel.js';
 import { AgentMetrics } from './metrics.js';
 import { llmSettings, type ProviderSettings, providerWarnings, sttSettings } from './settings.js';
+import { SpeechLink } from './speech-link.js';
 import { freeLoopbackPort, probeWorkerHealth } from './worker-health.js';
 
 export interface AgentComponentOptions {
   config: Config;
   logger: Logger;
   metrics: Registry;
+  /** The host's speech service: the job processes speak through it (they load no voice). */
+  speech: SpeechService;
 }
 
 export interface AgentComponent extends Component {
@@ -37,7 +40,7 @@ export interface AgentComponent extends Component {
 /** How long start() waits for the first registration before carrying on unregistered. */
 const FIRST_REGISTRATION_WAIT_MS = 10_000;
 const HEALTH_POLL_MS = 1000;
-/** A fresh job process loads Silero and the Piper voice; a loaded 2-core machine needs more than the 10 s default. */
+/** A fresh job process loads Silero; a loaded 2-core machine may need more than the 10 s default. */
 const INITIALIZE_PROCESS_TIMEOUT_MS = 60_000;
 
 export function createAgentComponent(options: AgentComponentOptions): AgentComponent {
@@ -53,6 +56,7 @@ class LiveKitAgentComponent implements AgentComponent {
   private readonly logger: Logger;
   private readonly metrics: AgentMetrics;
   private readonly control: ControlServer;
+  private readonly speechLink: SpeechLink;
   private worker: AgentServer | undefined;
   private running: Promise<void> | undefined;
   private registered = false;
@@ -73,6 +77,7 @@ class LiveKitAgentComponent implements AgentComponent {
     this.config = options.config;
     this.logger = options.logger;
     this.control = new ControlServer(options.config, options.logger);
+    this.speechLink = new SpeechLink(options.speech, options.config, options.logger.child({ link: 'speech' }));
     this.shownUrl = maskUrlCredentials(options.config.LIVEKIT_URL);
     this.metrics = new AgentMetrics(options.metrics, {
       activeSessions: () => this.activeSessions(),
@@ -80,7 +85,19 @@ class LiveKitAgentComponent implements AgentComponent {
     });
     this.control.on('event', (event) => {
       this.metrics.record(event);
-      if (event.type === 'provider_error') {
+      if (event.type === 'turn') {
+        const { type: _type, stages, e2e_ms, overhead_ms, ...fields } = event;
+        const ms = (v: number | undefined) => (v === undefined ? undefined : Math.round(v));
+        this.logger.info(
+          {
+            ...fields,
+            e2e_ms: ms(e2e_ms),
+            overhead_ms: ms(overhead_ms),
+            ...Object.fromEntries(Object.entries(stages).map(([name, v]) => [`${name}_ms`, ms(v)])),
+          },
+          'turn latency',
+        );
+      } else if (event.type === 'provider_error') {
         const { type: _type, ...fields } = event;
         this.logger.error(
           fields,
@@ -92,8 +109,6 @@ class LiveKitAgentComponent implements AgentComponent {
   }
 
   async start(): Promise<void> {
-    // Job processes load the voice: a missing one is reported here, before any room is taken.
-    await checkVoiceInstalled(resolve(process.cwd(), this.config.VOICES_DIR), this.config.TTS_VOICE);
     for (const warning of providerWarnings(this.config)) this.logger.warn(warning);
     this.logger.info({ llm: shownProvider(llmSettings(this.config)), stt: shownProvider(sttSettings(this.config)) }, 'conversation models');
     if (!loggerOptions()) {
@@ -101,8 +116,8 @@ class LiveKitAgentComponent implements AgentComponent {
     }
     await this.control.start();
     // Job processes are forked from this process and inherit its environment: that is how they
-    // find the private control socket and its per-run token.
-    this.controlEnv = this.control.env();
+    // find the private control socket, its per-run token and the speech socket.
+    this.controlEnv = { ...this.control.env(), ...(await this.speechLink.start(this.control.privateDir)) };
     Object.assign(process.env, this.controlEnv);
 
     this.workerHealthPort = this.config.AGENT_HEALTH_PORT === 0 ? await freeLoopbackPort() : this.config.AGENT_HEALTH_PORT;
@@ -185,6 +200,7 @@ class LiveKitAgentComponent implements AgentComponent {
     }
     this.registered = false;
     this.lastProblem = 'stopped';
+    await this.speechLink.stop(deadline);
     await this.control.stop();
     for (const [name, value] of Object.entries(this.controlEnv)) {
       if (process.env[name] === value) delete process.env[name];
@@ -207,6 +223,7 @@ class LiveKitAgentComponent implements AgentComponent {
       sessions_total: this.sessionsTotal,
       llm: shownProvider(llmSettings(this.config)),
       stt: shownProvider(sttSettings(this.config)),
+      speech_link: this.speechLink.status(),
     };
   }
 

@@ -6,12 +6,14 @@ import OpenAI from 'openai';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../ops/logger.js';
-import { PiperEngine } from '../tts/engine.js';
+import { VoiceCatalog } from '../speech/voices.js';
 import type { SpeechSynthesizer } from '../tts/types.js';
+import { WyomingSynthesizer } from '../wyoming/client.js';
 import { connectControl, type ControlClient, type JobEvent } from './control-channel.js';
 import { registerChat } from './chat-input.js';
 import { PiperTTS } from './piper-tts.js';
-import { reportStages } from './stage-metrics.js';
+import { SPEECH_SOCKET_ENV } from './speech-link.js';
+import { TurnLatencyTracker } from './turn-latency.js';
 import { VoiceAgent } from './voice-agent.js';
 import { describeError, ResilientSTT, transcriptValidatingFetch } from './resilient-stt.js';
 import {
@@ -56,11 +58,9 @@ async function prewarm(proc: JobProcess): Promise<void> {
   const started = Date.now();
   try {
     const vad = (await silero.VAD.load(VAD_TUNING)) as silero.VAD;
-    // The engine alone, without the TTS component: its metrics would land in this process's registry,
-    // which nobody scrapes; per-turn TTS timing reaches the main registry over the control socket.
-    const engine = new PiperEngine(config);
-    await engine.load(config.TTS_VOICE, config.TTS_WARMUP);
-    logger.info({ ms: Date.now() - started, voice: config.TTS_VOICE, control: control !== undefined }, 'agent job process ready');
+    const engine = await speechEngine(config);
+    const shared = engine instanceof WyomingSynthesizer;
+    logger.info({ ms: Date.now() - started, voice: config.TTS_VOICE, control: control !== undefined, sharedSpeech: shared }, 'agent job process ready');
     const prewarmed: Prewarmed = { config, logger, vad, engine, control };
     proc.userData.prewarmed = prewarmed;
   } catch (err) {
@@ -196,7 +196,10 @@ async function entry(ctx: JobContext): Promise<void> {
     if (newState === 'away') watchdog.userAway();
   });
 
-  reportStages(session, (stage, ms) => report({ type: 'stage', room: roomName, stage, ms }));
+  const latency = new TurnLatencyTracker(({ turn, e2eMs, overheadMs, stages, interrupted }) =>
+    report({ type: 'turn', room: roomName, turn, e2e_ms: e2eMs, ...(overheadMs !== undefined ? { overhead_ms: overheadMs } : {}), stages, interrupted }),
+  );
+  latency.attach(session);
   session.on(voice.AgentSessionEventTypes.Error, ({ error }) => {
     const event = error as { type?: string; error?: unknown; recoverable?: boolean };
     logger.warn({ provider: event.type, recoverable: event.recoverable, cause: describeError(event.error) }, 'agent session reported a provider error');
@@ -216,7 +219,7 @@ async function entry(ctx: JobContext): Promise<void> {
       providerError = undefined;
       return cause;
     },
-    onFirstSentence: (ms) => report({ type: 'stage', room: roomName, stage: 'llm_first_sentence', ms }),
+    onFirstSentence: (ms) => latency.firstSentence(ms),
     onFailure: (kind, cause) => {
       reportFailure({ provider: 'llm', host: llmConfig?.provider ?? 'none', model: llmConfig?.model ?? 'none', kind, cause: cause.slice(0, 2000) });
     },
@@ -264,6 +267,21 @@ async function entry(ctx: JobContext): Promise<void> {
   } else if (config.AGENT_GREETING.trim().length > 0) {
     session.say(config.AGENT_GREETING, { allowInterruptions: true });
   }
+}
+
+/**
+ * The main process's speech service when this process was forked by our agent component (one
+ * engine for every room of the host); a Piper engine of its own only when started some other way
+ * (LiveKit's own CLI).
+ */
+async function speechEngine(config: Config): Promise<SpeechSynthesizer> {
+  const socket = process.env[SPEECH_SOCKET_ENV];
+  if (socket) return new WyomingSynthesizer({ path: socket, voices: new VoiceCatalog(config.VOICES_DIR, config.TTS_VOICE) });
+  // imported here: a job process of ours never loads onnxruntime for speech
+  const { PiperEngine } = await import('../tts/engine.js');
+  const engine = new PiperEngine(config);
+  await engine.load(config.TTS_VOICE, config.TTS_WARMUP);
+  return engine;
 }
 
 /** The requested voice when it loads, otherwise the default one. */

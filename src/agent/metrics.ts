@@ -18,6 +18,8 @@ export class AgentMetrics {
   readonly sessionsTotal: Counter;
   readonly providerErrors: Counter<'provider' | 'kind'>;
   private readonly stages: Record<TurnStage, Histogram>;
+  private readonly e2e: Histogram<'interrupted'>;
+  private readonly overhead: Histogram;
 
   constructor(registry: Registry, state: { activeSessions: () => number; registered: () => boolean }) {
     this.sessionsTotal = new Counter({ name: 'agent_sessions_total', help: 'Agent sessions (rooms) accepted since start.', registers: [registry] });
@@ -52,10 +54,26 @@ export class AgentMetrics {
       llm_first_sentence: stage('llm_first_sentence'),
       tts_ttfb: stage('tts_ttfb'),
     };
+    this.e2e = new Histogram({
+      name: 'agent_turn_e2e_seconds',
+      help: 'Voice to voice: the user stops speaking -> the agent starts speaking, per turn (interrupted: the user talked over the reply).',
+      labelNames: ['interrupted'],
+      buckets: BUCKETS,
+      registers: [registry],
+    });
+    this.overhead = new Histogram({
+      name: 'agent_turn_overhead_seconds',
+      help: 'Per turn, the part of voice to voice no provider accounts for: e2e - (end-of-utterance delay + LLM first sentence + TTS first audio).',
+      buckets: [0, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2],
+      registers: [registry],
+    });
   }
 
   record(event: JobEvent): void {
-    if (event.type === 'stage') this.stages[event.stage].observe(event.ms / 1000);
-    else if (event.type === 'provider_error') this.providerErrors.inc({ provider: event.provider, kind: event.kind });
+    if (event.type === 'turn') {
+      for (const [name, ms] of Object.entries(event.stages) as Array<[TurnStage, number]>) this.stages[name].observe(ms / 1000);
+      this.e2e.observe({ interrupted: String(event.interrupted) }, event.e2e_ms / 1000);
+      if (event.overhead_ms !== undefined) this.overhead.observe(Math.max(0, event.overhead_ms) / 1000);
+    } else if (event.type === 'provider_error') this.providerErrors.inc({ provider: event.provider, kind: event.kind });
   }
 }

@@ -6,6 +6,7 @@
  */
 export { TokenCheck } from './auth.js';
 export { writeWithBackpressure, type DeliveryLimits } from './delivery.js';
+export { createHostSpeech, type HostSpeech } from './host.js';
 export { PROTOCOLS, type Protocol, SpeechMetrics } from './metrics.js';
 export { SynthesisScheduler } from './scheduler.js';
 export { LATER_CHUNK_GRACE_MS, type SpeechRequest, SpeechService, type SpeechServiceDeps } from './service.js';

@@ -1,8 +1,11 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { byLabel } from '../ops/metrics.js';
 
-/** The protocols the speech server speaks; every `speech_*` series carries one as its `protocol` label. */
-export const PROTOCOLS = ['legacy', 'openai', 'wyoming'] as const;
+/**
+ * The protocols the speech service is used by; every `speech_*` series carries one as its
+ * `protocol` label (`agent`: the LiveKit job processes of this host, over a private socket).
+ */
+export const PROTOCOLS = ['legacy', 'openai', 'wyoming', 'agent'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
 /** How one synthesis ended: every sentence delivered, cancelled (client gone, STOP, shutdown), or failed. */

@@ -12,8 +12,8 @@ export interface TtsComponentDeps {
 
 /**
  * The engine plus its lifecycle: loads (and warms) TTS_VOICE on start, reports ready once the
- * voice is resident, unloads everything on stop. Composed in legacy and hybrid mode only, where
- * the legacy server speaks with it (agent jobs run their own engine in their own processes).
+ * voice is resident, unloads everything on stop. One per process (see speech/host.ts): every
+ * transport, the agent's job processes included, speaks through it.
  *
  * Registers `tts_synthesis_rtf` (seconds of work per second of audio, per sentence; its `_count`
  * is the sentences synthesized): the one real-time-factor series, recorded once per sentence

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../ops/logger.js';
 import { TokenBucket } from '../ops/rate-limit.js';
 import { type DeliveryLimits, writeWithBackpressure } from '../speech/delivery.js';
+import type { Protocol } from '../speech/metrics.js';
 import type { SpeechService } from '../speech/service.js';
 import { encodeEvent, EventReader, FramingError, type FramingLimits, type WyomingEvent } from './framing.js';
 import { resolveVoice, type SpeechTarget, takeSentences } from './text.js';
@@ -18,6 +19,8 @@ export interface ConnectionLimits extends FramingLimits {
 export interface ConnectionDeps {
   socket: Socket;
   speech: SpeechService;
+  /** The `protocol` label of its metrics: `wyoming` for Home Assistant and others, `agent` for our job processes. */
+  protocol: Protocol;
   limits: ConnectionLimits;
   log: Logger;
   info(): Promise<Record<string, unknown>>;
@@ -212,7 +215,7 @@ export class WyomingConnection {
       return this.send(encodeEvent('audio-start', { rate, width: 2, channels: 1, timestamp: 0 }));
     };
     try {
-      for await (const chunk of speech.synthesize({ text, protocol: 'wyoming', signal, voice: target.voice, speaker: target.speaker })) {
+      for await (const chunk of speech.synthesize({ text, protocol: this.deps.protocol, signal, voice: target.voice, speaker: target.speaker })) {
         if (!started && !(await start(chunk.sampleRate))) return;
         for (let at = 0; at < chunk.pcm.length; at += SAMPLES_PER_CHUNK) {
           const samples = chunk.pcm.subarray(at, at + SAMPLES_PER_CHUNK);
@@ -236,7 +239,7 @@ export class WyomingConnection {
     const result = await writeWithBackpressure(this.deps.socket, bytes, this.deps.limits.delivery, this.abort.signal);
     this.touch();
     if (result === 'slow_consumer') {
-      this.deps.speech.metrics.error('wyoming', 'slow_consumer');
+      this.deps.speech.metrics.error(this.deps.protocol, 'slow_consumer');
       this.deps.log.info('wyoming client stopped reading; closing');
       this.abort.abort(new Error('slow consumer'));
       this.deps.socket.destroy();
@@ -249,7 +252,7 @@ export class WyomingConnection {
   }
 
   private sendError(code: string, text: string): void {
-    this.deps.speech.metrics.error('wyoming', code);
+    this.deps.speech.metrics.error(this.deps.protocol, code);
     this.write(encodeEvent('error', { text, code }));
   }
 

@@ -1,12 +1,11 @@
-import { createServer, type Server, type Socket } from 'node:net';
 import type { Component } from '../component.js';
 import { isLoopbackHost } from '../config/fields.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../ops/logger.js';
 import type { SpeechService } from '../speech/service.js';
-import { type ConnectionLimits, WyomingConnection } from './connection.js';
-import { encodeEvent } from './framing.js';
+import type { ConnectionLimits } from './connection.js';
 import { describeService } from './info.js';
+import { WyomingServer } from './server.js';
 
 export type WyomingConfig = Pick<
   Config,
@@ -50,72 +49,38 @@ export function createWyomingComponent({ config, logger, speech, version = '0.1.
     maxQueued: config.LEGACY_MAX_QUEUED_TEXTS,
     delivery: { highWaterBytes: config.LEGACY_SEND_HIGH_WATER_BYTES, slowConsumerMs: config.LEGACY_SLOW_CONSUMER_TIMEOUT_MS },
   };
-  const connections = new Map<Socket, WyomingConnection>();
-  let state: 'idle' | 'listening' | 'stopping' | 'failed' = 'idle';
-  const info = () => describeService(speech.voices, version);
-
-  const server: Server = createServer((socket) => {
-    socket.setNoDelay(true);
-    if (state !== 'listening' || connections.size >= config.WYOMING_MAX_CONNECTIONS) {
-      const why = state === 'listening' ? `the server is at its limit of ${config.WYOMING_MAX_CONNECTIONS} connections` : 'the server is shutting down';
-      speech.metrics.error('wyoming', state === 'listening' ? 'too_many_connections' : 'shutting_down');
-      socket.on('error', () => socket.destroy());
-      socket.end(encodeEvent('error', { text: `${why}; try again later`, code: state === 'listening' ? 'too_many_connections' : 'shutting_down' }));
-      setTimeout(() => socket.destroy(), 1000).unref();
-      return;
-    }
-    const connection = new WyomingConnection({ socket, speech, limits, info, log: logger.child({ peer: socket.remoteAddress }) });
-    connections.set(socket, connection);
-    socket.on('close', () => connections.delete(socket));
+  const server = new WyomingServer({
+    speech,
+    limits,
+    maxConnections: config.WYOMING_MAX_CONNECTIONS,
+    protocol: 'wyoming',
+    logger,
+    info: () => describeService(speech.voices, version),
   });
-  server.on('error', (err) => logger.error({ err }, 'wyoming server error'));
-
-  const address = () => {
-    const a = server.address();
-    return a && typeof a === 'object' ? { host: a.address, port: a.port } : undefined;
-  };
+  const address = () => server.address();
 
   return {
     name: 'wyoming',
     async start() {
-      await new Promise<void>((resolve, reject) => {
-        const onError = (err: NodeJS.ErrnoException) => {
-          state = 'failed';
-          reject(
-            new Error(
-              `wyoming server: cannot listen on ${config.WYOMING_HOST}:${config.WYOMING_PORT}: ${err.code ?? err.message} (set WYOMING_HOST / WYOMING_PORT)`,
-            ),
-          );
-        };
-        server.once('error', onError);
-        server.listen(config.WYOMING_PORT, config.WYOMING_HOST, () => {
-          server.off('error', onError);
-          resolve();
-        });
-      });
-      state = 'listening';
+      try {
+        await server.listen({ host: config.WYOMING_HOST, port: config.WYOMING_PORT });
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        throw new Error(
+          `wyoming server: cannot listen on ${config.WYOMING_HOST}:${config.WYOMING_PORT}: ${e.code ?? e.message} (set WYOMING_HOST / WYOMING_PORT)`,
+        );
+      }
       if (!isLoopbackHost(config.WYOMING_HOST)) {
         logger.warn({ host: config.WYOMING_HOST }, 'the Wyoming protocol has no authentication: anyone who reaches this address can use the server');
       }
       logger.info({ ...address(), maxConnections: config.WYOMING_MAX_CONNECTIONS }, 'wyoming server listening');
     },
-    async stop(deadline) {
-      state = 'stopping';
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // idle connections close now; those speaking may finish until the deadline
-      while (connections.size > 0 && Date.now() < deadline) {
-        for (const connection of connections.values()) if (!connection.busy) connection.close();
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      for (const connection of connections.values()) connection.close();
-      for (const socket of connections.keys()) socket.destroy();
-      await closed;
-    },
+    stop: (deadline) => server.stop(deadline),
     health() {
-      return state === 'listening' ? { ready: true, detail: 'listening' } : { ready: false, detail: state };
+      return server.listening ? { ready: true, detail: 'listening' } : { ready: false, detail: server.status };
     },
     status() {
-      return { address: address() ?? null, connections: connections.size, maxConnections: config.WYOMING_MAX_CONNECTIONS };
+      return { address: address() ?? null, connections: server.connectionCount, maxConnections: config.WYOMING_MAX_CONNECTIONS };
     },
     address,
   };

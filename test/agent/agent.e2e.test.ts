@@ -9,8 +9,8 @@ import { dispose } from '@livekit/rtc-node';
 import { createMetricsRegistry } from '../../src/ops/metrics.js';
 import { encodeWav, Resampler } from '../../src/audio/index.js';
 import { wordAccuracy } from '../support/word-accuracy.js';
-import { type AgentComponent, createAgentComponent } from '../../src/agent/index.js';
-import { benchConfig, benchEnv, capturedLogger, speech48k, startBench, type Bench } from '../support/agent-bench.js';
+import type { AgentComponent } from '../../src/agent/index.js';
+import { benchConfig, benchEnv, capturedLogger, speech48k, startBench, type Bench, createAgentWithSpeech } from '../support/agent-bench.js';
 import { LLM_APOLOGY, STT_APOLOGY } from '../../src/agent/settings.js';
 import { RATE, TestParticipant, waitFor } from '../support/test-participant.js';
 
@@ -57,7 +57,7 @@ describe('agent mode against a real LiveKit server, Whisper STT, SmolLM2 LLM and
     const captured = capturedLogger(config);
     logLines = captured.lines;
     registry = createMetricsRegistry('agent');
-    agent = createAgentComponent({ config, logger: captured.logger, metrics: registry });
+    agent = createAgentWithSpeech({ config, logger: captured.logger, metrics: registry });
     await agent.start();
   });
 
@@ -226,8 +226,11 @@ describe('agent mode against a real LiveKit server, Whisper STT, SmolLM2 LLM and
     assert.ok(logged.every((l) => String(l['host']).startsWith('127.0.0.1:') && typeof l['cause'] === 'string'));
   });
 
-  it('exports per-turn metrics, session counts and provider errors of its own conversation to the main registry with mode="agent"', async () => {
-    const STAGES = ['eou_delay', 'stt_duration', 'llm_ttft', 'tts_ttfb'];
+  it('exports per-turn latency (histograms and one log line a turn), session counts and provider errors to the main registry with mode="agent"', async (t) => {
+    const STAGES = ['eou_delay', 'stt_duration', 'llm_ttft', 'tts_ttfb', 'overhead'];
+    const e2eCount = () => series(/^agent_turn_e2e_seconds_count\{mode="agent",interrupted="false"\} (\d+)/m);
+    const logs = logsFromNow();
+    const e2eBefore = await e2eCount();
     const stageCount = (name: string) => series(new RegExp(`^agent_turn_${name}_seconds_count\\{mode="agent"\\} (\\d+)`, 'm'));
     const sessionsTotal = () => series(/^agent_sessions_total\{mode="agent"\} (\d+)/m);
     const llmErrors = () => series(/^agent_provider_errors_total\{provider="llm",kind="error",mode="agent"\} (\d+)/m);
@@ -251,7 +254,7 @@ describe('agent mode against a real LiveKit server, Whisper STT, SmolLM2 LLM and
     const deadline = Date.now() + 15_000;
     for (;;) {
       const stages = await Promise.all(STAGES.map(stageCount));
-      const grown = stages.every((count, i) => count > before.stages[i]!) && (await llmErrors()) > before.llmErrors;
+      const grown = stages.every((count, i) => count > before.stages[i]!) && (await llmErrors()) > before.llmErrors && (await e2eCount()) > e2eBefore;
       if (grown) break;
       assert.ok(
         Date.now() < deadline,
@@ -259,6 +262,15 @@ describe('agent mode against a real LiveKit server, Whisper STT, SmolLM2 LLM and
       );
       await new Promise((r) => setTimeout(r, 200));
     }
+    const line = logs().find((l) => l['msg'] === 'turn latency' && l['room'] === participant.room.name);
+    assert.ok(line, 'no "turn latency" log line for the room');
+    for (const field of ['e2e_ms', 'overhead_ms', 'eou_delay_ms', 'stt_duration_ms', 'llm_ttft_ms', 'llm_first_sentence_ms', 'tts_ttfb_ms']) {
+      assert.equal(typeof line[field], 'number', `${field} in ${JSON.stringify(line)}`);
+    }
+    const measured = Number(line['e2e_ms']);
+    t.diagnostic(`turn latency log: ${JSON.stringify(line)}; the participant measured ${Math.round(first - endedAt)} ms`);
+    // the job measures from the end of speech the framework detected; the participant from the end of its audio
+    assert.ok(measured > 100 && measured < first - endedAt + 2000, `e2e ${measured} ms vs ${Math.round(first - endedAt)} ms at the participant`);
   });
 
   it('survives a LiveKit server restart: re-registers and serves the next room', async () => {

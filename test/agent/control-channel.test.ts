@@ -45,12 +45,12 @@ describe('agent control socket', () => {
       const client = await connectControl({ path: server.path, token: server.token });
       assert.deepEqual(client.config, JSON.parse(JSON.stringify(config)));
 
-      client.send({ type: 'stage', room: 'r1', stage: 'llm_ttft', ms: 321 });
+      client.send({ type: 'turn', room: 'r1', turn: 1, e2e_ms: 900, stages: { llm_ttft: 321 }, interrupted: false });
       client.send({ type: 'provider_error', room: 'r1', provider: 'stt', host: '127.0.0.1:9', kind: 'timeout', model: 'm', cause: 'slow' });
       const deadline = Date.now() + 3000;
       while (events.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       assert.deepEqual(events, [
-        { type: 'stage', room: 'r1', stage: 'llm_ttft', ms: 321 },
+        { type: 'turn', room: 'r1', turn: 1, e2e_ms: 900, stages: { llm_ttft: 321 }, interrupted: false },
         { type: 'provider_error', room: 'r1', provider: 'stt', host: '127.0.0.1:9', kind: 'timeout', model: 'm', cause: 'slow' },
       ]);
       client.close();
@@ -92,7 +92,7 @@ describe('agent control socket', () => {
       const cases: Array<[string, string | undefined]> = [
         ['wrong token', `${JSON.stringify({ type: 'hello', pid: 1, token: 'x'.repeat(server.token.length) })}\n`],
         ['no token', `${JSON.stringify({ type: 'hello', pid: 1 })}\n`],
-        ['an event instead of hello', `${JSON.stringify({ type: 'stage', room: 'r', stage: 'llm_ttft', ms: 1 })}\n`],
+        ['an event instead of hello', `${JSON.stringify({ type: 'turn', room: 'r', turn: 1, e2e_ms: 1, stages: {}, interrupted: false })}\n`],
         ['not JSON', 'not json\n'],
         ['an endless line', 'x'.repeat(70 * 1024)],
         ['nothing at all (hello timeout)', undefined],

@@ -14,8 +14,8 @@ import { createMetricsRegistry } from '../../src/ops/metrics.js';
 import { peerCacheDir } from '../support/cache.js';
 import { startLiveKitServer, type LiveKitTestServer } from '../support/livekit-server.js';
 import { startLlmServer, type LlmTestServer } from '../support/llm-server.js';
-import { benchConfig, capturedLogger, TEST_VOICE } from '../support/agent-bench.js';
-import { type AgentComponent, createAgentComponent } from '../../src/agent/index.js';
+import { benchConfig, capturedLogger, TEST_VOICE, createAgentWithSpeech } from '../support/agent-bench.js';
+import type { AgentComponent } from '../../src/agent/index.js';
 import { MAX_CONVERSATION_NOTICE } from '../../src/agent/settings.js';
 import { TestParticipant, waitFor } from '../support/test-participant.js';
 
@@ -52,7 +52,7 @@ describe('conversation limits and typed chat bounds', { timeout: 300_000 }, () =
       LOG_LEVEL: 'warn',
     });
     const config: Config = Object.freeze({ ...loaded, AGENT_MAX_CONVERSATION_MS: MAX_MS });
-    agent = createAgentComponent({ config, logger: capturedLogger(config).logger, metrics: createMetricsRegistry('agent') });
+    agent = createAgentWithSpeech({ config, logger: capturedLogger(config).logger, metrics: createMetricsRegistry('agent') });
     await agent.start();
   });
 

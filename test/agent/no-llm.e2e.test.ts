@@ -9,8 +9,8 @@ import { dispose } from '@livekit/rtc-node';
 import { createMetricsRegistry } from '../../src/ops/metrics.js';
 import { testVoicesDir } from '../support/voices.js';
 import { startLiveKitServer, type LiveKitTestServer } from '../support/livekit-server.js';
-import { type AgentComponent, createAgentComponent } from '../../src/agent/index.js';
-import { benchConfig, capturedLogger, TEST_VOICE } from '../support/agent-bench.js';
+import type { AgentComponent } from '../../src/agent/index.js';
+import { benchConfig, capturedLogger, TEST_VOICE, createAgentWithSpeech } from '../support/agent-bench.js';
 import { NO_LLM_NOTICE } from '../../src/agent/settings.js';
 import { TestParticipant } from '../support/test-participant.js';
 
@@ -37,7 +37,7 @@ describe('agent mode without a language model', { timeout: 240_000 }, () => {
     });
     const captured = capturedLogger(config);
     logLines = captured.lines;
-    agent = createAgentComponent({ config, logger: captured.logger, metrics: createMetricsRegistry('agent') });
+    agent = createAgentWithSpeech({ config, logger: captured.logger, metrics: createMetricsRegistry('agent') });
     await agent.start();
   });
 

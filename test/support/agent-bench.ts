@@ -4,10 +4,12 @@
  * when asked, the named stand-in), and the configuration an agent needs to use them.
  */
 import { Writable } from 'node:stream';
+import { type AgentComponent, type AgentComponentOptions, createAgentComponent } from '../../src/agent/index.js';
 import { Resampler } from '../../src/audio/index.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { createLogger, type Logger } from '../../src/ops/logger.js';
+import { createHostSpeech } from '../../src/speech/host.js';
 import { peerEnv, startTestBench } from './bench.js';
 import type { LiveKitTestServer } from './livekit-server.js';
 import type { LlmTestServer } from './llm-server.js';
@@ -78,4 +80,24 @@ export function capturedLogger(config: Config): { logger: Logger; lines: () => A
 export async function speech48k(text: string): Promise<Int16Array> {
   const spoken = await speak(text, { sampleRate: 16_000 });
   return Resampler.oneShot(spoken.pcm, spoken.sampleRate, RATE);
+}
+
+/**
+ * The agent component as the service composes it: with the host's speech service (the one Piper
+ * engine its job processes speak through), started before the worker and stopped after it.
+ */
+export function createAgentWithSpeech(options: Omit<AgentComponentOptions, 'speech'>): AgentComponent {
+  const host = createHostSpeech(options);
+  const agent = createAgentComponent({ ...options, speech: host.speech });
+  const start = agent.start.bind(agent);
+  const stop = agent.stop.bind(agent);
+  agent.start = async () => {
+    await host.component.start();
+    await start();
+  };
+  agent.stop = async (deadline) => {
+    await stop(deadline);
+    await host.component.stop(deadline);
+  };
+  return agent;
 }

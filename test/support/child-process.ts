@@ -22,6 +22,8 @@ export interface PeerProcessOptions {
   cwd?: string;
   /** Lines of output kept for error messages. */
   keepLines?: number;
+  /** Called with every whole line of stdout (e.g. to read the JSON log). */
+  onStdoutLine?: (line: string) => void;
 }
 
 /**
@@ -45,7 +47,15 @@ export class PeerProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     trackUntilExit(this.child);
-    this.child.stdout?.setEncoding('utf8').on('data', (d: string) => this.keep(d));
+    let partial = '';
+    const onLine = options.onStdoutLine;
+    this.child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      this.keep(d);
+      if (!onLine) return;
+      const lines = (partial + d).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) if (line.length > 0) onLine(line);
+    });
     this.child.stderr?.setEncoding('utf8').on('data', (d: string) => this.keep(d));
     this.exited = new Promise((resolve) => {
       this.child.once('error', (error) => {

@@ -17,7 +17,14 @@ export interface DefaultService {
  * LiveKit server are set, nothing about providers, instructions or models, so it answers with its own
  * local models. Resolves once `/ready` answers 200 (models loaded, worker registered).
  */
-export async function startDefaultService(options: { livekit: LiveKitTestServer; name: string; web: boolean }): Promise<DefaultService> {
+export async function startDefaultService(options: {
+  livekit: LiveKitTestServer;
+  name: string;
+  web: boolean;
+  /** Settings beyond the defaults (the benchmark's session limits, log level). */
+  env?: Record<string, string>;
+  onStdoutLine?: (line: string) => void;
+}): Promise<DefaultService> {
   const [healthPort, webPort, llmPort, sttPort] = [await freeTcpPort(), await freeTcpPort(), await freeTcpPort(), await freeTcpPort()];
   const agentName = `${options.name}-${process.pid}`;
   const { livekit } = options;
@@ -27,6 +34,7 @@ export async function startDefaultService(options: { livekit: LiveKitTestServer;
     args: ['--import', 'tsx', 'src/main.ts'],
     cwd: PROJECT_ROOT,
     keepLines: 300,
+    ...(options.onStdoutLine ? { onStdoutLine: options.onStdoutLine } : {}),
     env: {
       PATH: process.env['PATH'],
       HOME: process.env['HOME'],
@@ -42,6 +50,7 @@ export async function startDefaultService(options: { livekit: LiveKitTestServer;
       LOCAL_STT_PORT: String(sttPort),
       VOICES_DIR: testVoicesDir(),
       TTS_VOICE: TEST_VOICE,
+      ...options.env,
     },
   });
   const healthUrl = `http://127.0.0.1:${healthPort}`;

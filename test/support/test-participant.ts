@@ -25,7 +25,7 @@ export const RATE = 48_000;
 const FRAME_MS = 10;
 const FRAME = (RATE * FRAME_MS) / 1000;
 /** RMS above this counts as sound (Piper speech is far louder; the silence is exact zeros). */
-const SOUND_RMS = 200;
+export const SOUND_RMS = 200;
 /** The first audible frame of a reply: speech onsets are quiet, so a lower bar than SOUND_RMS. */
 const ONSET_RMS = 30;
 
