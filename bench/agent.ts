@@ -36,7 +36,10 @@ const LONG_ANSWER = 'Tell me a long story about a dragon who learns to cook.';
 const STOP = 'Stop, please.';
 
 const turnsWanted = Math.max(5, Number(process.env['BENCH_AGENT_TURNS'] ?? 8) || 8);
-const roomCounts = (process.env['BENCH_AGENT_ROOMS'] ?? '1,4,8').split(',').map(Number).filter((n) => n >= 1);
+const roomCounts = (process.env['BENCH_AGENT_ROOMS'] ?? '1,4,8')
+  .split(',')
+  .map(Number)
+  .filter((n) => n >= 1);
 const roomTurns = Math.max(1, Number(process.env['BENCH_AGENT_ROOM_TURNS'] ?? 3) || 3);
 const TURN_MS = 90_000;
 
@@ -172,7 +175,10 @@ write(`\nagent conversation, default local stack (LLM ${llm?.model ?? '?'}, STT 
 write(`${'one room, per turn'.padEnd(40)}${'p50 ms'.padStart(8)}${'p95 ms'.padStart(8)}`);
 const row = (name: string, values: number[]) => write(`${name.padEnd(40)}${fmt(percentile(values, 50)).padStart(8)}${fmt(percentile(values, 95)).padStart(8)}`);
 const field = (name: string) => single.map((t) => Number(t.log?.[name] ?? Number.NaN));
-row('voice to voice (at the participant)', single.map((t) => t.ms));
+row(
+  'voice to voice (at the participant)',
+  single.map((t) => t.ms),
+);
 row('  as the service logged it (e2e_ms)', field('e2e_ms'));
 row('  end of utterance (eou_delay_ms)', field('eou_delay_ms'));
 row('    of which STT request', field('stt_duration_ms'));
@@ -182,7 +188,9 @@ row('  TTS first audio', field('tts_ttfb_ms'));
 row('  overhead (no provider)', field('overhead_ms'));
 row('interruption: agent silent after (ms)', bargeIns);
 write();
-write(`${'rooms'.padEnd(8)}${'turns'.padStart(6)}${'v2v p50'.padStart(9)}${'v2v p95'.padStart(9)}${'CPU %/room'.padStart(12)}${'RSS MB/room'.padStart(13)}${'idle RSS MB'.padStart(13)}`);
+write(
+  `${'rooms'.padEnd(8)}${'turns'.padStart(6)}${'v2v p50'.padStart(9)}${'v2v p95'.padStart(9)}${'CPU %/room'.padStart(12)}${'RSS MB/room'.padStart(13)}${'idle RSS MB'.padStart(13)}`,
+);
 for (const c of concurrency) {
   write(
     `${String(c.rooms).padEnd(8)}${String(c.turns.length).padStart(6)}${fmt(percentile(c.turns, 50)).padStart(9)}${fmt(percentile(c.turns, 95)).padStart(9)}${c.cpuPerRoom.toFixed(0).padStart(12)}${fmt(c.rssPerRoomMb).padStart(13)}${fmt(c.idleRssMb).padStart(13)}`,
@@ -196,7 +204,8 @@ target('voice to voice p95', percentile(v2v, 95), 1800);
 target('overhead p50', percentile(field('overhead_ms'), 50), 100);
 target('interruption silence p50', percentile(bargeIns, 50), 300);
 const extra = concurrency.find((c) => c.rooms > 1);
-if (extra) write(`target memory per added room <= 120 MB: ${extra.rssPerRoomMb <= 120 ? 'met' : 'NOT met'} (${fmt(extra.rssPerRoomMb)} MB at ${extra.rooms} rooms)`);
+if (extra)
+  write(`target memory per added room <= 120 MB: ${extra.rssPerRoomMb <= 120 ? 'met' : 'NOT met'} (${fmt(extra.rssPerRoomMb)} MB at ${extra.rooms} rooms)`);
 
 if (failure || single.length < 5) {
   process.stderr.write(`bench:agent failed: ${failure ? String((failure as Error).stack ?? failure) : `only ${single.length} turns`}\n`);
