@@ -48,7 +48,7 @@ async function main(): Promise<void> {
 
   let app: App;
   try {
-    app = new App(mode, version, await composeComponents(mode, { config, logger, metrics }), logger);
+    app = new App(mode, version, await composeComponents(mode, { config, logger, metrics, raw: loaded.raw }), logger);
   } catch (err) {
     if (err instanceof MissingPartError) logger.fatal(err.message);
     else logger.fatal({ err }, `could not start: ${(err as Error).message}`);

@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../ops/logger.js';
+import type { AssistantSpec } from './assistant-spec.js';
 
 /** The environment variables that carry the socket path and token to the job processes. */
 export const CONTROL_ENV = { socket: 'VO_AGENT_CONTROL_SOCKET', token: 'VO_AGENT_CONTROL_TOKEN' } as const;
@@ -41,6 +42,7 @@ const jobEvent = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('turn'),
     room: z.string().max(256),
+    assistant: z.string().max(64),
     turn: z.number().int().min(1),
     e2e_ms: duration,
     overhead_ms: z.number().finite().min(-3_600_000).max(3_600_000).optional(),
@@ -50,6 +52,7 @@ const jobEvent = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('provider_error'),
     room: z.string().max(256),
+    assistant: z.string().max(64),
     provider: z.enum(['stt', 'llm', 'tts']),
     host: z.string().max(256),
     kind: z.enum(['timeout', 'error', 'garbage', 'empty']),
@@ -60,9 +63,12 @@ const jobEvent = z.discriminatedUnion('type', [
 ]);
 export type JobEvent = z.infer<typeof jobEvent>;
 
-const MAX_LINE = 64 * 1024;
+/** From job processes: events are small. */
+const MAX_EVENT_LINE = 64 * 1024;
+/** From the main process (trusted): the assistants, instructions included. */
+const MAX_MAIN_LINE = 16 * 1024 * 1024;
 
-function splitLines(socket: Socket, onLine: (line: string) => void, onOverflow: () => void): void {
+function splitLines(socket: Socket, maxLine: number, onLine: (line: string) => void, onOverflow: () => void): void {
   let buffer = '';
   socket.setEncoding('utf8');
   socket.on('data', (chunk: string) => {
@@ -72,7 +78,7 @@ function splitLines(socket: Socket, onLine: (line: string) => void, onOverflow: 
       buffer = buffer.slice(index + 1);
       if (line.length > 0) onLine(line);
     }
-    if (buffer.length > MAX_LINE) {
+    if (buffer.length > maxLine) {
       buffer = '';
       onOverflow();
     }
@@ -91,6 +97,8 @@ export class ControlServer extends EventEmitter<{ event: [JobEvent] }> {
   private dir: string | undefined;
   private socketPath: string | undefined;
   private readonly sockets = new Set<Socket>();
+  private readonly authenticated = new Set<Socket>();
+  private specs: AssistantSpec[] = [];
   /** Per run: what a job process must present before it gets the config. */
   readonly token = randomBytes(32).toString('base64url');
 
@@ -147,6 +155,13 @@ export class ControlServer extends EventEmitter<{ event: [JobEvent] }> {
     this.socketPath = path;
   }
 
+  /** The assistants in force: sent to every job process now and to each one that connects later. */
+  publish(specs: AssistantSpec[]): void {
+    this.specs = specs;
+    const line = assistantsLine(specs);
+    for (const socket of this.authenticated) if (!socket.destroyed) socket.write(line);
+  }
+
   async stop(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
     const server = this.server;
@@ -158,7 +173,10 @@ export class ControlServer extends EventEmitter<{ event: [JobEvent] }> {
 
   private accept(socket: Socket): void {
     this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      this.authenticated.delete(socket);
+    });
     socket.on('error', () => socket.destroy());
     let authenticated = false;
     const helloTimer = setTimeout(() => {
@@ -174,6 +192,7 @@ export class ControlServer extends EventEmitter<{ event: [JobEvent] }> {
     };
     splitLines(
       socket,
+      MAX_EVENT_LINE,
       (line) => {
         if (socket.destroyed) return;
         let parsed: unknown;
@@ -189,8 +208,10 @@ export class ControlServer extends EventEmitter<{ event: [JobEvent] }> {
           // Nothing but a hello with the right token is accepted first; no detail on what was wrong.
           if (!result.success || result.data.type !== 'hello' || !sameToken(result.data.token, this.token)) return refuse('no valid token');
           authenticated = true;
+          this.authenticated.add(socket);
           clearTimeout(helloTimer);
           socket.write(`${JSON.stringify({ type: 'config', config: this.config })}\n`);
+          socket.write(assistantsLine(this.specs));
           return;
         }
         if (!result.success) {
@@ -205,9 +226,15 @@ export class ControlServer extends EventEmitter<{ event: [JobEvent] }> {
   }
 }
 
-/** Job-process side: the parent's config plus a fire-and-forget event sender. */
+function assistantsLine(specs: AssistantSpec[]): string {
+  return `${JSON.stringify({ type: 'assistants', specs })}\n`;
+}
+
+/** Job-process side: the parent's config, the assistants in force, and a fire-and-forget event sender. */
 export interface ControlClient {
   config: Config;
+  /** The assistant registered under `name` as the main process last published it. */
+  assistant(name: string): AssistantSpec | undefined;
   send(event: JobEvent): void;
   close(): void;
 }
@@ -251,32 +278,46 @@ export function connectControl(options: ConnectOptions = {}): Promise<ControlCli
         reject(new Error('agent control socket: the main process closed the connection (wrong token?)'));
       }
     });
+    const specs = new Map<string, AssistantSpec>();
+    let client: ControlClient | undefined;
     splitLines(
       socket,
+      MAX_MAIN_LINE,
       (line) => {
+        let message: { type?: string; config?: Config; specs?: AssistantSpec[] };
+        try {
+          message = JSON.parse(line) as typeof message;
+        } catch {
+          message = {};
+        }
+        if (client) {
+          if (message.type === 'assistants' && Array.isArray(message.specs)) {
+            specs.clear();
+            for (const spec of message.specs) specs.set(spec.name, Object.freeze(spec));
+          }
+          return;
+        }
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        try {
-          const message = JSON.parse(line) as { type?: string; config?: Config };
-          if (message.type !== 'config' || typeof message.config !== 'object' || message.config === null) {
-            throw new Error('first message was not the config');
-          }
-          socket.on('error', () => undefined);
-          socket.unref();
-          resolve({
-            config: Object.freeze(message.config),
-            send(event) {
-              if (!socket.destroyed) socket.write(`${JSON.stringify(event)}\n`);
-            },
-            close() {
-              socket.end();
-            },
-          });
-        } catch (err) {
+        if (message.type !== 'config' || typeof message.config !== 'object' || message.config === null) {
           socket.destroy();
-          reject(err);
+          reject(new Error('agent control socket: the first message was not the config'));
+          return;
         }
+        socket.on('error', () => undefined);
+        socket.unref();
+        client = {
+          config: Object.freeze(message.config),
+          assistant: (name) => specs.get(name),
+          send(event) {
+            if (!socket.destroyed) socket.write(`${JSON.stringify(event)}\n`);
+          },
+          close() {
+            socket.end();
+          },
+        };
+        resolve(client);
       },
       () => socket.destroy(),
     );

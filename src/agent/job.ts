@@ -1,4 +1,4 @@
-import { type JobContext, type JobProcess, defineAgent, tokenize, tts as ttsBase, voice } from '@livekit/agents';
+import { type JobContext, type JobProcess, defineAgent, llm as llmBase, tokenize, tts as ttsBase, voice } from '@livekit/agents';
 import * as openai from '@livekit/agents-plugin-openai';
 import * as silero from '@livekit/agents-plugin-silero';
 import { ParticipantKind, RoomEvent } from '@livekit/rtc-node';
@@ -9,6 +9,7 @@ import { createLogger, type Logger } from '../ops/logger.js';
 import { VoiceCatalog } from '../speech/voices.js';
 import type { SpeechSynthesizer } from '../tts/types.js';
 import { WyomingSynthesizer } from '../wyoming/client.js';
+import { type AssistantSpec, specFromConfig } from './assistant-spec.js';
 import { connectControl, type ControlClient, type JobEvent } from './control-channel.js';
 import { registerChat } from './chat-input.js';
 import { PiperTTS } from './piper-tts.js';
@@ -20,13 +21,10 @@ import {
   chatGate,
   type ConversationEnd,
   ConversationWatchdog,
-  llmSettings,
   MAX_CONVERSATION_NOTICE,
   NO_LLM_NOTICE,
   type ProviderSettings,
-  resolveInstructions,
   STT_APOLOGY,
-  sttSettings,
   voiceFromMetadata,
 } from './settings.js';
 import { SESSION_TUNING, VAD_TUNING } from './tuning.js';
@@ -76,12 +74,14 @@ async function entry(ctx: JobContext): Promise<void> {
   if (!prewarmed) throw new Error('agent job process was not prewarmed');
   const { config, engine, vad, control } = prewarmed;
   const roomName = ctx.job.room?.name ?? 'unknown';
-  const logger = prewarmed.logger.child({ room: roomName, job: ctx.job.id });
+  // the assistant in force when this conversation starts: it keeps this version to the end
+  const spec = await assistantSpec(control, ctx.job.agentName, config);
+  const logger = prewarmed.logger.child({ room: roomName, job: ctx.job.id, assistant: spec.name, version: spec.version });
   const report = (event: JobEvent) => control?.send(event);
-  type Failure = Omit<Extract<JobEvent, { type: 'provider_error' }>, 'type' | 'room'>;
+  type Failure = Omit<Extract<JobEvent, { type: 'provider_error' }>, 'type' | 'room' | 'assistant'>;
   /** The main process logs it (one place for operators); logged here only when there is no main process. */
   const reportFailure = (failure: Failure) => {
-    if (control) report({ type: 'provider_error', room: roomName, ...failure });
+    if (control) report({ type: 'provider_error', room: roomName, assistant: spec.name, ...failure });
     else logger.error(failure, `${failure.provider} provider failed (${failure.kind}): ${failure.cause}`);
   };
 
@@ -136,7 +136,7 @@ async function entry(ctx: JobContext): Promise<void> {
   const participant = await Promise.race([arrival, endedPromise.then(() => undefined)]);
   if (!participant || watchdog.hasEnded) return;
 
-  const voiceName = await pickVoice(engine, config.TTS_VOICE, voiceFromMetadata(participant.metadata, ctx.room.metadata), logger);
+  const voiceName = await pickVoice(engine, spec.voice, voiceFromMetadata(participant.metadata, ctx.room.metadata), logger);
   const piper = new PiperTTS({ engine, voice: voiceName, sampleRate: await engine.sampleRate(voiceName) });
   // The framework would wrap Piper in a sentence adapter itself, but its default tokenizer holds a
   // finished sentence back until 10 more characters arrive (for a one-sentence reply: until the LLM
@@ -144,8 +144,8 @@ async function entry(ctx: JobContext): Promise<void> {
   // the spaces between sentences in the transcript the user reads.
   const tts = new ttsBase.StreamAdapter(piper, new tokenize.basic.SentenceTokenizer({ minSentenceLength: 20, streamContextLength: 1, retainFormat: true }));
 
-  const llmConfig = llmSettings(config);
-  const sttConfig = llmConfig ? sttSettings(config) : undefined;
+  const llmConfig = spec.llm[0];
+  const sttConfig = llmConfig ? spec.stt[0] : undefined;
 
   let lastApologyAt = 0;
   const apologise = (text: string) => {
@@ -178,7 +178,7 @@ async function entry(ctx: JobContext): Promise<void> {
     : undefined;
 
   let providerError: string | undefined;
-  const model = llmConfig ? new openai.LLM({ model: llmConfig.model, baseURL: llmConfig.baseURL, apiKey: llmConfig.apiKey }) : undefined;
+  const model = conversationLlm(spec.llm, config.AGENT_PROVIDER_TIMEOUT_MS);
   model?.on('error', (event) => {
     if (!event.recoverable) providerError = describeError(event.error);
   });
@@ -197,7 +197,16 @@ async function entry(ctx: JobContext): Promise<void> {
   });
 
   const latency = new TurnLatencyTracker(({ turn, e2eMs, overheadMs, stages, interrupted }) =>
-    report({ type: 'turn', room: roomName, turn, e2e_ms: e2eMs, ...(overheadMs !== undefined ? { overhead_ms: overheadMs } : {}), stages, interrupted }),
+    report({
+      type: 'turn',
+      room: roomName,
+      assistant: spec.name,
+      turn,
+      e2e_ms: e2eMs,
+      ...(overheadMs !== undefined ? { overhead_ms: overheadMs } : {}),
+      stages,
+      interrupted,
+    }),
   );
   latency.attach(session);
   session.on(voice.AgentSessionEventTypes.Error, ({ error }) => {
@@ -212,8 +221,9 @@ async function entry(ctx: JobContext): Promise<void> {
     ctx.shutdown(`session closed: ${String(reason)}`);
   });
 
-  const agent = new VoiceAgent(resolveInstructions(config), {
-    timeoutMs: config.AGENT_PROVIDER_TIMEOUT_MS,
+  const agent = new VoiceAgent(spec.instructions, {
+    // every profile of the chain gets its own attempt before the user hears an apology
+    timeoutMs: config.AGENT_PROVIDER_TIMEOUT_MS * Math.max(1, spec.llm.length),
     takeProviderError: () => {
       const cause = providerError;
       providerError = undefined;
@@ -264,9 +274,31 @@ async function entry(ctx: JobContext): Promise<void> {
 
   if (!model) {
     session.say(NO_LLM_NOTICE, { allowInterruptions: false, addToChatCtx: false });
-  } else if (config.AGENT_GREETING.trim().length > 0) {
-    session.say(config.AGENT_GREETING, { allowInterruptions: true });
+  } else if (spec.greeting.trim().length > 0) {
+    session.say(spec.greeting, { allowInterruptions: true });
   }
+}
+
+/**
+ * The assistant registered under `agentName`, as the main process published it; the AGENT_*
+ * variables' assistant when this process was not started by our component.
+ */
+async function assistantSpec(control: ControlClient | undefined, agentName: string, config: Config): Promise<AssistantSpec> {
+  if (!control) return specFromConfig(config);
+  // published right after the config: only a process started within the last moment waits
+  for (let waited = 0; waited < 5000; waited += 50) {
+    const spec = control.assistant(agentName);
+    if (spec) return spec;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`assistant "${agentName}" is not configured (any more): the job is declined`);
+}
+
+/** The LLM chain: its first profile, and the next ones in turn when it errors or times out (no apology when one answers). */
+function conversationLlm(chain: ProviderSettings[], timeoutMs: number): llmBase.LLM | undefined {
+  const models = chain.map((p) => new openai.LLM({ model: p.model, baseURL: p.baseURL, apiKey: p.apiKey }));
+  if (models.length <= 1) return models[0];
+  return new llmBase.FallbackAdapter({ llms: models, attemptTimeout: timeoutMs / 1000, maxRetryPerLLM: 0, retryInterval: 0.1 });
 }
 
 /**

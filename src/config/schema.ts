@@ -205,6 +205,10 @@ export const VARIABLES = {
   },
   AGENT_INSTRUCTIONS_FILE: { schema: optional(text()), doc: 'File whose content replaces AGENT_INSTRUCTIONS.' },
   AGENT_GREETING: { schema: text(), default: 'Hello! How can I help you today?', doc: 'Spoken when a user joins (empty = no greeting).' },
+  ASSISTANTS_FILE: {
+    schema: optional(text()),
+    doc: 'JSON or YAML file of several assistants (each with its own name, instructions, greeting, voice and model profiles with fallbacks), reloaded when it changes or on SIGHUP; `~` and relative paths (from the working directory) are resolved; unset = the single assistant of the AGENT_* variables. `npm run assistants -- init` writes a template.',
+  },
   LLM_PROVIDER: {
     schema: oneOf(PROVIDER_CHOICES),
     default: 'auto',

@@ -5,7 +5,8 @@ import type { Asset } from './assets.js';
 import { BUILD_COMMAND } from './bundle.js';
 import type { RateLimiter } from '../ops/rate-limit.js';
 import { parseTokenRequest } from './token-request.js';
-import { issueToken, missingCredentials, TokenRequestRefused, type TokenConfig } from './token.js';
+import { type AssistantsProvider, chooseAssistant, listAssistants } from './assistant-choice.js';
+import { issueToken, missingCredentials, type TokenConfig } from './token.js';
 
 export const MAX_TOKEN_BODY_BYTES = 16 * 1024;
 
@@ -17,6 +18,8 @@ export interface HandlerDeps {
   limiter: RateLimiter;
   /** The built page, or undefined while it is missing (then the page answers 503). */
   assets: () => Map<string, Asset> | undefined;
+  /** The configured assistants; absent or answering undefined = the single assistant AGENT_NAME. */
+  assistants?: AssistantsProvider;
   onToken: (outcome: TokenOutcome) => void;
 }
 
@@ -56,7 +59,7 @@ function sendError(res: ServerResponse, status: number, message: string, headers
   sendJson(res, status, code === undefined ? { error: message } : { error: message, code }, headers);
 }
 
-/** The request handler of the web server: the page's files, `POST /api/token`, and 404/405 for the rest. */
+/** The request handler of the web server: the page's files, `POST /api/token`, `GET /api/assistants`, and 404/405 for the rest. */
 export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> | undefined {
   const serverUrl = deps.config.WEB_PUBLIC_LIVEKIT_URL ?? deps.config.LIVEKIT_URL;
   const baseHeaders = securityHeaders(serverUrl);
@@ -107,17 +110,18 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       sendError(res, 400, parsed.reason, {}, parsed.code);
       return;
     }
+    const choice = chooseAssistant(deps.config, deps.assistants, parsed.request);
+    if (!choice.ok) {
+      deps.onToken(choice.status === 503 ? 'unavailable' : 'bad_request');
+      sendError(res, choice.status, choice.reason, choice.status === 503 ? { 'Retry-After': 5 } : {}, choice.code);
+      return;
+    }
     try {
-      const details = await issueToken(deps.config, parsed.request);
+      const details = await issueToken(deps.config, parsed.request, choice.agentName);
       deps.onToken('issued');
-      deps.logger.info({ room: details.roomName, client }, 'participant token issued');
+      deps.logger.info({ room: details.roomName, assistant: choice.agentName, client }, 'participant token issued');
       sendJson(res, 200, details);
     } catch (error) {
-      if (error instanceof TokenRequestRefused) {
-        deps.onToken('bad_request');
-        sendError(res, 400, error.message, {}, error.code);
-        return;
-      }
       deps.onToken('error');
       deps.logger.error({ err: error }, 'token creation failed');
       sendError(res, 500, 'the token could not be created');
@@ -178,6 +182,14 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         if (res.headersSent) res.destroy();
         else sendError(res, 500, 'internal error');
       });
+    }
+    if (path === '/api/assistants') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        sendError(res, 405, 'use GET', { Allow: 'GET, HEAD' });
+        return;
+      }
+      sendJson(res, 200, listAssistants(deps.config, deps.assistants));
+      return;
     }
     if (path.startsWith('/api/')) {
       sendError(res, 404, 'not found');

@@ -10,9 +10,12 @@ import type { Logger } from '../ops/logger.js';
 import { byLabel } from '../ops/metrics.js';
 import { type Asset, loadAssets } from './assets.js';
 import { BUILD_COMMAND, CLIENT_BUNDLE_DIR, missingBundleFiles } from './bundle.js';
+import type { AssistantsProvider } from './assistant-choice.js';
 import { createRequestHandler, type TokenOutcome } from './http-handler.js';
 import { RateLimiter } from '../ops/rate-limit.js';
 import { missingCredentials, type TokenConfig } from './token.js';
+
+export type { AssistantsProvider, WebAssistant } from './assistant-choice.js';
 
 export type WebConfig = TokenConfig & Pick<Config, 'WEB_HOST' | 'WEB_PORT' | 'WEB_TOKEN_RATE_LIMIT_PER_MIN'>;
 
@@ -22,6 +25,11 @@ export interface WebComponentOptions {
   metrics: Registry;
   /** Folder of the built page; default dist/web. */
   bundleDir?: string;
+  /**
+   * The assistants of ASSISTANTS_FILE, asked at every request; absent (or answering undefined)
+   * = the single assistant AGENT_NAME. `() => source.current().assistants` fits.
+   */
+  assistants?: AssistantsProvider;
 }
 
 export type WebComponent = Component & { address(): { host: string; port: number } | undefined };
@@ -59,6 +67,7 @@ export function createWebComponent(options: WebComponentOptions): WebComponent {
     logger,
     limiter,
     assets: () => assets,
+    ...(options.assistants ? { assistants: options.assistants } : {}),
     onToken: (outcome) => tokenCounter.inc({ result: outcome }),
   });
 

@@ -3,7 +3,8 @@ import { z } from 'zod';
 /**
  * The body of `POST /api/token`. Accepts what livekit-client's `TokenSource.endpoint()` sends
  * (the `TokenSourceRequest` protobuf as JSON with snake_case field names, which is what
- * LiveKit's agent-starter-react posts) plus two short camelCase aliases for hand-written clients.
+ * LiveKit's agent-starter-react posts) plus camelCase aliases for hand-written clients and
+ * `assistant`, the configured assistant to talk to (the page's selector).
  * Everything else is refused with a reason: a client must not pick its room or shape the room.
  */
 
@@ -95,6 +96,8 @@ export const tokenRequestSchema = z
       metadata: metadata.optional(),
       participant_attributes: attributes.optional(),
       participantAttributes: attributes.optional(),
+      // Which configured assistant to dispatch (GET /api/assistants lists them); the server checks the name.
+      assistant: z.string({ error: 'the name of an assistant (GET /api/assistants lists them)' }).max(256, 'at most 256 characters').optional(),
       room_config: roomConfig.optional(),
       roomConfig: roomConfig.optional(),
       room_name: z.never({ error: 'cannot be chosen: the server hands out a fresh room for every token' }).optional(),
@@ -115,6 +118,7 @@ export const tokenRequestSchema = z
       participantIdentity: b.participant_identity ?? b.participantIdentity,
       metadata: b.participant_metadata ?? b.participantMetadata ?? b.metadata,
       attributes: b.participant_attributes ?? b.participantAttributes,
+      assistant: b.assistant,
       agentName: agent?.agent_name ?? agent?.agentName,
       agentMetadata: agent?.metadata,
     };

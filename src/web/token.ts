@@ -14,17 +14,9 @@ export interface ConnectionDetails {
 export type TokenConfig = Pick<
   Config,
   'LIVEKIT_URL' | 'LIVEKIT_API_KEY' | 'LIVEKIT_API_SECRET' | 'AGENT_NAME' | 'WEB_PUBLIC_LIVEKIT_URL' | 'WEB_ROOM_PREFIX' | 'WEB_TOKEN_TTL_SECONDS'
->;
-
-/** The request asked for something this server cannot grant (answered with 400 and `code`). */
-export class TokenRequestRefused extends Error {
-  constructor(
-    message: string,
-    readonly code = 'INVALID_REQUEST',
-  ) {
-    super(message);
-  }
-}
+> &
+  // Only shown by GET /api/assistants without an assistants file.
+  Partial<Pick<Config, 'AGENT_GREETING'>>;
 
 /** Why tokens cannot be issued at all (answered with 503), or undefined when they can. */
 export function missingCredentials(config: TokenConfig): string | undefined {
@@ -40,14 +32,11 @@ function randomSuffix(bytes: number): string {
 /**
  * Mints a participant token for a fresh room: join, subscribe, publish the microphone only (no
  * camera, no screen share) and data (the page's typed chat goes over `lk.chat` text streams, which
- * the agent bounds in size and rate), on that room only, with the configured agent dispatched
- * through the token's room configuration. The participant cannot change its own name, metadata
- * or attributes afterwards.
+ * the agent bounds in size and rate), on that room only, with the chosen assistant dispatched
+ * through the token's room configuration (`agentName`, chosen by chooseAssistant). The participant
+ * cannot change its own name, metadata or attributes afterwards.
  */
-export async function issueToken(config: TokenConfig, request: TokenRequest): Promise<ConnectionDetails> {
-  if (request.agentName !== undefined && request.agentName !== '' && request.agentName !== config.AGENT_NAME) {
-    throw new TokenRequestRefused(`room_config.agents.0.agent_name: this server dispatches only its own agent "${config.AGENT_NAME}"`, 'UNKNOWN_AGENT');
-  }
+export async function issueToken(config: TokenConfig, request: TokenRequest, agentName: string): Promise<ConnectionDetails> {
   const roomName = `${config.WEB_ROOM_PREFIX}${randomSuffix(9)}`;
   const participantIdentity = request.participantIdentity ?? `user-${randomSuffix(6)}`;
   const participantName = request.participantName ?? 'user';
@@ -70,7 +59,7 @@ export async function issueToken(config: TokenConfig, request: TokenRequest): Pr
   };
   token.addGrant(grant);
   token.roomConfig = new RoomConfiguration({
-    agents: [new RoomAgentDispatch({ agentName: config.AGENT_NAME, metadata: request.agentMetadata ?? '' })],
+    agents: [new RoomAgentDispatch({ agentName, metadata: request.agentMetadata ?? '' })],
   });
 
   return {

@@ -45,13 +45,13 @@ describe('agent control socket', () => {
       const client = await connectControl({ path: server.path, token: server.token });
       assert.deepEqual(client.config, JSON.parse(JSON.stringify(config)));
 
-      client.send({ type: 'turn', room: 'r1', turn: 1, e2e_ms: 900, stages: { llm_ttft: 321 }, interrupted: false });
-      client.send({ type: 'provider_error', room: 'r1', provider: 'stt', host: '127.0.0.1:9', kind: 'timeout', model: 'm', cause: 'slow' });
+      client.send({ type: 'turn', room: 'r1', assistant: 'a', turn: 1, e2e_ms: 900, stages: { llm_ttft: 321 }, interrupted: false });
+      client.send({ type: 'provider_error', room: 'r1', assistant: 'a', provider: 'stt', host: '127.0.0.1:9', kind: 'timeout', model: 'm', cause: 'slow' });
       const deadline = Date.now() + 3000;
       while (events.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       assert.deepEqual(events, [
-        { type: 'turn', room: 'r1', turn: 1, e2e_ms: 900, stages: { llm_ttft: 321 }, interrupted: false },
-        { type: 'provider_error', room: 'r1', provider: 'stt', host: '127.0.0.1:9', kind: 'timeout', model: 'm', cause: 'slow' },
+        { type: 'turn', room: 'r1', assistant: 'a', turn: 1, e2e_ms: 900, stages: { llm_ttft: 321 }, interrupted: false },
+        { type: 'provider_error', room: 'r1', assistant: 'a', provider: 'stt', host: '127.0.0.1:9', kind: 'timeout', model: 'm', cause: 'slow' },
       ]);
       client.close();
     } finally {

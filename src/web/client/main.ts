@@ -1,4 +1,5 @@
 import { setLogLevel } from 'livekit-client';
+import { loadAssistantChoice } from './assistants.js';
 import { ensureAudioContext } from './audio-meters.js';
 import { describeMicrophoneError } from './errors.js';
 import { connect, currentRoom, disconnect, enableMicrophone } from './room.js';
@@ -54,3 +55,4 @@ window.addEventListener('pagehide', () => void currentRoom()?.disconnect());
 
 setConnection('disconnected');
 setAgentState('offline');
+void loadAssistantChoice();

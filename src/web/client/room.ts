@@ -12,6 +12,7 @@ import {
 } from 'livekit-client';
 import { ensureAudioContext, startAgentMeter, startMicMeter, stopAgentMeter, stopMeters } from './audio-meters.js';
 import { describeConnectionError, describeMicrophoneError } from './errors.js';
+import { chosenAssistant, loadAssistantChoice } from './assistants.js';
 import { fetchConnectionDetails } from './token-client.js';
 import { type AgentState, hideBanner, setAgentState, setConnection, setMicButton, showBanner, showModels, transcript, ui } from './view.js';
 
@@ -177,7 +178,8 @@ export async function connect(): Promise<void> {
   });
   try {
     const voice = voiceFromUrl();
-    const details = await fetchConnectionDetails(voice ? { voice } : {});
+    const assistant = chosenAssistant();
+    const details = await fetchConnectionDetails({ ...(voice ? { voice } : {}), ...(assistant ? { assistant } : {}) });
     room = current;
     wireRoom(current);
     await current.connect(details.serverUrl, details.participantToken);
@@ -187,6 +189,7 @@ export async function connect(): Promise<void> {
     resetCallView();
     setConnection('error');
     showBanner(describeConnectionError(error));
+    void loadAssistantChoice();
     return;
   }
   setConnection('connected');
@@ -211,5 +214,6 @@ export async function disconnect(): Promise<void> {
   room = undefined;
   resetCallView();
   setConnection('disconnected');
+  void loadAssistantChoice();
   await current?.disconnect();
 }

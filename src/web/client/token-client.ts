@@ -13,9 +13,15 @@ function isConnectionDetails(value: unknown): value is ConnectionDetails {
   return ['serverUrl', 'roomName', 'participantName', 'participantToken'].every((k) => typeof v[k] === 'string');
 }
 
-/** Asks our server for a fresh room and a token. `voice` (from `?voice=` in the page URL) rides along as participant metadata. */
-export async function fetchConnectionDetails(options: { voice?: string } = {}): Promise<ConnectionDetails> {
-  const body = options.voice ? { metadata: { voice: options.voice } } : {};
+/**
+ * Asks our server for a fresh room and a token, dispatching `assistant` (else the server's
+ * default). `voice` (from `?voice=` in the page URL) rides along as participant metadata.
+ */
+export async function fetchConnectionDetails(options: { voice?: string; assistant?: string } = {}): Promise<ConnectionDetails> {
+  const body = {
+    ...(options.voice ? { metadata: { voice: options.voice } } : {}),
+    ...(options.assistant ? { assistant: options.assistant } : {}),
+  };
   const response = await fetch('/api/token', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },

@@ -19,6 +19,8 @@ export const ui = {
   agentState: byId('agent-state'),
   hint: byId('hint'),
   models: byId('models'),
+  assistantPicker: byId('assistant-picker'),
+  assistant: byId<HTMLSelectElement>('assistant'),
   micLevel: byId<HTMLMeterElement>('mic-level'),
   agentLevel: byId<HTMLMeterElement>('agent-level'),
   connect: byId<HTMLButtonElement>('connect'),
@@ -68,6 +70,7 @@ export function setConnection(view: ConnectionView): void {
   ui.connect.textContent = view === 'connecting' ? 'Connecting…' : inCall ? 'Disconnect' : 'Connect';
   ui.connect.classList.toggle('primary', !inCall);
   ui.connect.classList.toggle('danger', inCall);
+  ui.assistant.disabled = view === 'connecting' || inCall;
   ui.mic.disabled = view !== 'connected';
   ui.chatInput.disabled = view !== 'connected';
   ui.chatSend.disabled = view !== 'connected';
