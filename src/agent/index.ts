@@ -23,6 +23,7 @@ import type { SpeechService } from '../speech/service.js';
 import { type AssistantSpec, specFromAssistant, specFromConfig } from './assistant-spec.js';
 import { AssistantWorker } from './assistant-worker.js';
 import { ControlServer, type JobEvent } from './control-channel.js';
+import { skipUnusedInferenceProcess } from './inference-process.js';
 import { AgentMetrics } from './metrics.js';
 import { type ProviderSettings, providerWarnings } from './settings.js';
 import { SpeechLink } from './speech-link.js';
@@ -111,6 +112,7 @@ class LiveKitAgentComponent implements AgentComponent {
     const here = fileURLToPath(import.meta.url);
     this.agentFile = fileURLToPath(new URL(`./job${extname(here)}`, import.meta.url));
     if (!this.options.assistants) for (const warning of providerWarnings(this.config)) this.logger.warn(warning);
+    skipUnusedInferenceProcess();
     await this.applyAssistants();
     this.options.assistants?.on('changed', this.onChanged).on('invalid', this.onInvalid);
 

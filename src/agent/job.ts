@@ -27,7 +27,7 @@ import {
   STT_APOLOGY,
   voiceFromMetadata,
 } from './settings.js';
-import { SESSION_TUNING, VAD_TUNING } from './tuning.js';
+import { sessionTuning, vadTuning } from './tuning.js';
 
 interface Prewarmed {
   config: Config;
@@ -55,7 +55,7 @@ async function prewarm(proc: JobProcess): Promise<void> {
   const logger = createLogger(config).child({ component: 'agent-job', pid: process.pid });
   const started = Date.now();
   try {
-    const vad = (await silero.VAD.load(VAD_TUNING)) as silero.VAD;
+    const vad = (await silero.VAD.load(vadTuning(config))) as silero.VAD;
     const engine = await speechEngine(config);
     const shared = engine instanceof WyomingSynthesizer;
     logger.info({ ms: Date.now() - started, voice: config.TTS_VOICE, control: control !== undefined, sharedSpeech: shared }, 'agent job process ready');
@@ -188,7 +188,7 @@ async function entry(ctx: JobContext): Promise<void> {
     stt,
     llm: model,
     tts,
-    ...SESSION_TUNING(config.AGENT_PROVIDER_TIMEOUT_MS),
+    ...sessionTuning(config),
     // The framework's user-away state: user and agent both silent (no typed message either) this long.
     userAwayTimeout: config.AGENT_USER_AWAY_TIMEOUT_MS / 1000,
   });

@@ -4,27 +4,32 @@
  */
 import type { voice } from '@livekit/agents';
 import type * as silero from '@livekit/agents-plugin-silero';
+import type { Config } from '../config/schema.js';
 
-/** Silero VAD: a 400 ms pause ends an utterance (the default 550 ms adds latency to every turn). */
-export const VAD_TUNING: NonNullable<Parameters<typeof silero.VAD.load>[0]> = {
-  minSilenceDuration: 400,
-  minSpeechDuration: 50,
-  activationThreshold: 0.5,
-};
+type TuningConfig = Pick<
+  Config,
+  'AGENT_PROVIDER_TIMEOUT_MS' | 'AGENT_VAD_MIN_SILENCE_MS' | 'AGENT_ENDPOINTING_DELAY_MS' | 'AGENT_PREEMPTIVE_GENERATION' | 'AGENT_INTERRUPT_MIN_MS'
+>;
 
-export function SESSION_TUNING(providerTimeoutMs: number): Partial<voice.AgentSessionOptions> {
+/** Silero VAD: AGENT_VAD_MIN_SILENCE_MS of silence ends an utterance (the framework's 550 ms adds latency to every turn). */
+export function vadTuning(config: TuningConfig): NonNullable<Parameters<typeof silero.VAD.load>[0]> {
+  return { minSilenceDuration: config.AGENT_VAD_MIN_SILENCE_MS, minSpeechDuration: 50, activationThreshold: 0.5 };
+}
+
+export function sessionTuning(config: TuningConfig): Partial<voice.AgentSessionOptions> {
+  const providerTimeoutMs = config.AGENT_PROVIDER_TIMEOUT_MS;
   return {
     turnHandling: {
       // End of turn = VAD silence; no model download, no cloud call.
       turnDetection: 'vad',
-      endpointing: { mode: 'fixed', minDelay: 300, maxDelay: 3000 },
+      endpointing: { mode: 'fixed', minDelay: config.AGENT_ENDPOINTING_DELAY_MS, maxDelay: Math.max(3000, config.AGENT_ENDPOINTING_DELAY_MS) },
       interruption: {
         enabled: true,
         // 'adaptive' would ask LiveKit Cloud whether overlapping speech is a real interruption.
         mode: 'vad',
         // The user must be heard for this long before the agent stops: short enough to stop within
         // half a second, long enough that a cough does not.
-        minDuration: 150,
+        minDuration: config.AGENT_INTERRUPT_MIN_MS,
         minWords: 0,
         // Speaking over the agent stops it for good. Resuming after a "false" interruption keys on
         // the transcript arriving within a timeout, which a busy STT server misses: the agent would
@@ -32,8 +37,8 @@ export function SESSION_TUNING(providerTimeoutMs: number): Partial<voice.AgentSe
         falseInterruptionTimeout: 2000,
         resumeFalseInterruption: false,
       },
-      // The LLM starts only once the turn is committed: simpler accounting, no wasted CPU.
-      preemptiveGeneration: { enabled: false },
+      // Off by default: the LLM starts once the turn is committed (no CPU spent on replies thrown away).
+      preemptiveGeneration: { enabled: config.AGENT_PREEMPTIVE_GENERATION },
     },
     // Browsers cancel echo themselves; the server-side warm-up would only mute interruptions.
     aecWarmupDuration: null,

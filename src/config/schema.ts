@@ -230,6 +230,26 @@ export const VARIABLES = {
     default: '8000',
     doc: 'Longest the agent waits for a speech-to-text result or for the next LLM token before apologising to the user.',
   },
+  AGENT_VAD_MIN_SILENCE_MS: {
+    schema: int(100, 3000),
+    default: '400',
+    doc: 'Silence (Silero VAD) that ends an utterance; shorter answers sooner but may cut a user who pauses mid-sentence.',
+  },
+  AGENT_ENDPOINTING_DELAY_MS: {
+    schema: int(0, 5000),
+    default: '300',
+    doc: 'After the end of an utterance, how long the agent waits for more speech before it commits the turn (the transcript is awaited in parallel).',
+  },
+  AGENT_PREEMPTIVE_GENERATION: {
+    schema: bool(),
+    default: 'false',
+    doc: 'Start the LLM on the final transcript before the turn is committed (answers sooner; a reply is thrown away when the user goes on).',
+  },
+  AGENT_INTERRUPT_MIN_MS: {
+    schema: int(50, 2000),
+    default: '150',
+    doc: 'How long the user must be heard over the agent before it stops speaking: shorter stops sooner, longer ignores coughs.',
+  },
   AGENT_MAX_SESSIONS: {
     schema: int(1, 1000),
     default: '8',
@@ -238,7 +258,7 @@ export const VARIABLES = {
   AGENT_IDLE_PROCESSES: {
     schema: int(1, 16),
     default: '1',
-    doc: 'Job processes kept started and warmed (VAD + Piper voice loaded) so a new room is answered at once.',
+    doc: 'Job processes kept started and warmed (VAD loaded) so a new room is answered at once.',
   },
   AGENT_USER_AWAY_TIMEOUT_MS: {
     schema: int(5000, 86_400_000),

@@ -95,8 +95,8 @@ describe('hybrid mode: the real service process serves a LiveKit room and a lega
     assert.equal(agent?.ready, true);
     assert.equal(agent?.registered, true);
     const metrics = await (await fetch(`${healthUrl}/metrics`)).text();
-    assert.match(metrics, /^agent_sessions_total\{mode="hybrid"\} [1-9]/m);
-    assert.match(metrics, /^agent_turn_llm_ttft_seconds_count\{mode="hybrid"\} [1-9]/m);
+    assert.match(metrics, /^agent_sessions_total\{[^}]*mode="hybrid"[^}]*\} [1-9]/m);
+    assert.match(metrics, /^agent_turn_llm_ttft_seconds_count\{[^}]*mode="hybrid"[^}]*\} [1-9]/m);
   });
 
   it('stops cleanly on SIGTERM', async () => {
