@@ -119,16 +119,22 @@ try {
     single.push({ ms, log: await turnLog(participant.room.name!, i) });
     process.stderr.write(`turn ${i + 1}/${turnsWanted}: ${Math.round(ms)} ms\n`);
   }
-  // 2. talking over a long answer
-  for (let i = 0; i < 3; i++) {
+  // 2. talking over a long answer; a trial counts only when the agent was audibly speaking as the user started
+  for (let attempt = 0; attempt < 8 && bargeIns.length < 3; attempt++) {
     const { endedAt } = await participant.say(await speech48k(LONG_ANSWER));
     const first = await participant.firstSoundAfter(endedAt, TURN_MS);
     await new Promise((r) => setTimeout(r, 1200));
     const stop = await participant.say(await speech48k(STOP));
+    const loud = participant.heard.filter((f) => f.at > first && f.rms > SOUND_RMS);
+    const speakingAtOnset = loud.some((f) => f.at > stop.startedAt - 100 && f.at <= stop.startedAt);
     // the agent's answer to "stop" cannot start before the user finished saying it
-    const lastLoud = participant.heard.filter((f) => f.at > first && f.at <= stop.endedAt && f.rms > SOUND_RMS).at(-1)?.at ?? stop.startedAt;
-    bargeIns.push(Math.max(0, lastLoud - stop.startedAt));
-    process.stderr.write(`interruption ${i + 1}/3: agent silent ${Math.round(lastLoud - stop.startedAt)} ms after the user started\n`);
+    const lastLoud = loud.filter((f) => f.at <= stop.endedAt).at(-1)?.at ?? stop.startedAt;
+    if (speakingAtOnset) bargeIns.push(lastLoud - stop.startedAt);
+    process.stderr.write(
+      speakingAtOnset
+        ? `interruption ${bargeIns.length}/3: agent silent ${Math.round(lastLoud - stop.startedAt)} ms after the user started\n`
+        : 'interruption attempt skipped: the agent was between sentences (or done) when the user started\n',
+    );
     const reply = await participant.firstSoundAfter(stop.endedAt, TURN_MS).catch(() => undefined);
     if (reply) await participant.soundEnd(reply, 1500, TURN_MS);
   }

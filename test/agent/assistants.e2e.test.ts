@@ -10,6 +10,7 @@ import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { dispose } from '@livekit/rtc-node';
 import type { AgentComponent } from '../../src/agent/index.js';
 import { LLM_APOLOGY } from '../../src/agent/settings.js';
 import { AssistantsSource } from '../../src/assistants/index.js';
@@ -118,6 +119,8 @@ describe('assistants file: two assistants, edited at run time', () => {
     source?.stop();
     await bench?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
+    // the participants' native WebRTC runtime keeps the process alive until disposed
+    await dispose();
   });
 
   it('each assistant registers under its own name and greets with its own greeting', async () => {
