@@ -94,9 +94,17 @@ describe('hybrid mode: the real service process serves a LiveKit room and a lega
     const agent = status.components.find((c) => c.name === 'agent');
     assert.equal(agent?.ready, true);
     assert.equal(agent?.registered, true);
-    const metrics = await (await fetch(`${healthUrl}/metrics`)).text();
+    // a turn's latency is reported once its reply has been spoken: give it a moment
+    const deadline = Date.now() + 15_000;
+    let metrics = '';
+    for (;;) {
+      metrics = await (await fetch(`${healthUrl}/metrics`)).text();
+      if (/^agent_turn_llm_ttft_seconds_count\{[^}]*mode="hybrid"[^}]*\} [1-9]/m.test(metrics) || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
     assert.match(metrics, /^agent_sessions_total\{[^}]*mode="hybrid"[^}]*\} [1-9]/m);
     assert.match(metrics, /^agent_turn_llm_ttft_seconds_count\{[^}]*mode="hybrid"[^}]*\} [1-9]/m);
+    assert.match(metrics, /^agent_turn_e2e_seconds_count\{[^}]*mode="hybrid"[^}]*\} [1-9]/m);
   });
 
   it('stops cleanly on SIGTERM', async () => {

@@ -80,7 +80,7 @@ describe('agent mode with no provider configured: local models by default', { ti
       assert.equal(m.state, 'running');
       assert.ok((m.memory_bytes ?? 0) > 20 * 1024 * 1024, `memory reported: ${JSON.stringify(m)}`);
     }
-    assert.match(service.output(), /conversation models/);
+    assert.match(service.output(), /assistant in force/);
     assert.match(service.output(), /local 127\.0\.0\.1:\d+/);
   });
 
