@@ -13,7 +13,8 @@
  *
  * Targets (issue 12) are printed as met / NOT met; the figures are the result.
  * Environment (bench harness only): BENCH_AGENT_TURNS (default 8), BENCH_AGENT_ROOMS (default 1,4,8),
- * BENCH_AGENT_ROOM_TURNS (turns per room in the concurrency runs, default 3).
+ * BENCH_AGENT_ROOM_TURNS (turns per room in the concurrency runs, default 3). AGENT_* variables are
+ * passed to the service, to compare turn-taking settings (AGENT_ENDPOINTING_DELAY_MS, ...).
  */
 import { dispose } from '@livekit/rtc-node';
 import { startDefaultService } from '../test/support/default-service.js';
@@ -59,7 +60,12 @@ const service = await startDefaultService({
   livekit,
   name: 'bench-agent',
   web: false,
-  env: { LOG_FORMAT: 'json', LOG_LEVEL: 'info', AGENT_MAX_SESSIONS: String(Math.max(8, ...roomCounts)) },
+  env: {
+    LOG_FORMAT: 'json',
+    LOG_LEVEL: 'info',
+    AGENT_MAX_SESSIONS: String(Math.max(8, ...roomCounts)),
+    ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('AGENT_') && e[1] !== undefined)),
+  },
   onStdoutLine: (line) => {
     if (!line.includes('"turn latency"')) return;
     try {
@@ -109,7 +115,7 @@ async function turnLog(room: string, index: number): Promise<TurnLog | undefined
 let failure: unknown;
 const single: Array<{ ms: number; log: TurnLog | undefined }> = [];
 const bargeIns: number[] = [];
-const concurrency: Array<{ rooms: number; turns: number[]; cpuPerRoom: number; rssPerRoomMb: number; idleRssMb: number }> = [];
+const concurrency: Array<{ rooms: number; turns: number[]; failed: number; cpuPerRoom: number; rssPerRoomMb: number; idleRssMb: number }> = [];
 
 try {
   // 1. one conversation, turn after turn
@@ -155,7 +161,10 @@ try {
       await Promise.all(
         participants.map(async (p, index) => {
           const mine: number[] = [];
-          for (let t = 0; t < roomTurns; t++) mine.push(await turn(p, QUESTIONS[(index + t) % QUESTIONS.length]!));
+          for (let t = 0; t < roomTurns; t++) {
+            // a turn that gets no answer within TURN_MS is counted as failed; the room goes on
+            mine.push(await turn(p, QUESTIONS[(index + t) % QUESTIONS.length]!).catch(() => Number.NaN));
+          }
           return mine;
         }),
       )
@@ -163,7 +172,14 @@ try {
     clearInterval(sampler);
     const cpuSeconds = treeUsage(servicePid).cpuSeconds - cpuStart;
     const wall = (performance.now() - started) / 1000;
-    concurrency.push({ rooms, turns, cpuPerRoom: (cpuSeconds / wall / rooms) * 100, rssPerRoomMb: (peakRss - idle.rssMb) / rooms, idleRssMb: idle.rssMb });
+    concurrency.push({
+      rooms,
+      turns,
+      failed: turns.filter((t) => !Number.isFinite(t)).length,
+      cpuPerRoom: (cpuSeconds / wall / rooms) * 100,
+      rssPerRoomMb: (peakRss - idle.rssMb) / rooms,
+      idleRssMb: idle.rssMb,
+    });
     process.stderr.write(`${rooms} room(s): ${turns.map(Math.round).join(', ')} ms\n`);
     await Promise.all(participants.map((p) => p.leave()));
   }
@@ -177,7 +193,9 @@ try {
 
 const llm = agentStatus['llm'] as { model?: string } | null;
 const stt = agentStatus['stt'] as { model?: string } | null;
+const settings = Object.entries(process.env).filter(([name]) => name.startsWith('AGENT_'));
 write(`\nagent conversation, default local stack (LLM ${llm?.model ?? '?'}, STT ${stt?.model ?? '?'}, Piper), 2-core figures below`);
+if (settings.length > 0) write(`settings: ${settings.map(([name, value]) => `${name}=${value}`).join(' ')}`);
 write(`${'one room, per turn'.padEnd(40)}${'p50 ms'.padStart(8)}${'p95 ms'.padStart(8)}`);
 const row = (name: string, values: number[]) => write(`${name.padEnd(40)}${fmt(percentile(values, 50)).padStart(8)}${fmt(percentile(values, 95)).padStart(8)}`);
 const field = (name: string) => single.map((t) => Number(t.log?.[name] ?? Number.NaN));
@@ -199,7 +217,7 @@ write(
 );
 for (const c of concurrency) {
   write(
-    `${String(c.rooms).padEnd(8)}${String(c.turns.length).padStart(6)}${fmt(percentile(c.turns, 50)).padStart(9)}${fmt(percentile(c.turns, 95)).padStart(9)}${c.cpuPerRoom.toFixed(0).padStart(12)}${fmt(c.rssPerRoomMb).padStart(13)}${fmt(c.idleRssMb).padStart(13)}`,
+    `${String(c.rooms).padEnd(8)}${String(c.turns.length).padStart(6)}${String(c.failed).padStart(10)}${fmt(percentile(c.turns, 50)).padStart(9)}${fmt(percentile(c.turns, 95)).padStart(9)}${c.cpuPerRoom.toFixed(0).padStart(12)}${fmt(c.rssPerRoomMb).padStart(13)}${fmt(c.idleRssMb).padStart(13)}`,
   );
 }
 const v2v = single.map((t) => t.ms);

@@ -43,7 +43,6 @@ interface LlamaModel {
   dispose(): Promise<void>;
 }
 interface LlamaContext {
-  readonly sequencesLeft: number;
   getSequence(): LlamaSequence;
   dispose(): Promise<void>;
 }
@@ -70,12 +69,23 @@ export interface LlamaEngineOptions {
   threads?: number;
 }
 
+/** A context sequence and the turns its evaluated tokens hold (the last prompt and its answer). */
+interface PooledSequence {
+  sequence: LlamaSequence;
+  turns: string[];
+}
+
 /**
  * A GGUF language model run by node-llama-cpp's prebuilt CPU binary (both installed by set-up).
- * Each request is stateless (the history comes with it); up to `parallel` answers are generated at once.
+ * Requests are stateless (the history comes with each), but the `parallel` context sequences are
+ * kept: a request takes the free one whose evaluated turns share the longest prefix with its own,
+ * and node-llama-cpp evaluates only what differs. In a conversation that is the new user turn, not
+ * the instructions and the whole history again: prompt evaluation dominates time to first token
+ * on a CPU.
  */
 export class LlamaEngine implements ChatEngine {
   private readonly waiting: Array<() => void> = [];
+  private readonly free: PooledSequence[] = [];
 
   private constructor(
     readonly name: string,
@@ -85,7 +95,10 @@ export class LlamaEngine implements ChatEngine {
     private readonly context: LlamaContext,
     /** Resolved once: resolving the chat template per request costs seconds on a loaded machine. */
     private readonly chatWrapper: unknown,
-  ) {}
+    parallel: number,
+  ) {
+    for (let i = 0; i < parallel; i++) this.free.push({ sequence: context.getSequence(), turns: [] });
+  }
 
   static async load(options: LlamaEngineOptions): Promise<LlamaEngine> {
     const { modelPath } = options;
@@ -99,7 +112,7 @@ export class LlamaEngine implements ChatEngine {
       contextSize: options.contextSize ?? 2048,
       threads: options.threads ?? 1,
     });
-    const engine = new LlamaEngine(options.name, lib, llama, model, context, lib.resolveChatWrapper(model));
+    const engine = new LlamaEngine(options.name, lib, llama, model, context, lib.resolveChatWrapper(model), parallel);
     // One tiny generation so the first real request is not a cold start (matters for latency benchmarks).
     await engine.generate([{ role: 'user', text: 'Hi' }], { maxTokens: 1, temperature: 0, signal: AbortSignal.timeout(30_000), onText: () => {} });
     return engine;
@@ -111,37 +124,40 @@ export class LlamaEngine implements ChatEngine {
   }
 
   async generate(turns: ChatTurn[], options: GenerateOptions): Promise<Generation> {
-    const sequence = await this.acquireSequence();
-    if (options.signal.aborted) {
-      sequence.dispose();
-      this.waiting.shift()?.();
-      return { text: '', finishReason: 'stop', promptTokens: 0, completionTokens: 0 };
-    }
-    const chat = new this.lib.LlamaChat({ contextSequence: sequence, chatWrapper: this.chatWrapper });
-    let completionTokens = 0;
+    const keys = turns.map(turnKey);
+    const pooled = await this.acquire(keys);
+    let answered: string[] = [];
     try {
-      const history = toHistory(turns);
-      const result = await chat.generateResponse(history, {
-        maxTokens: options.maxTokens,
-        temperature: options.temperature,
-        seed: options.seed,
-        signal: options.signal,
-        stopOnAbortSignal: true,
-        onTextChunk: options.onText,
-        onToken: (tokens: unknown[]) => {
-          completionTokens += tokens.length;
-        },
-      });
-      const promptTokens = turns.reduce((n, t) => n + this.model.tokenize(t.text).length, 0);
-      return {
-        text: result.response,
-        finishReason: result.metadata.stopReason === 'maxTokens' ? 'length' : 'stop',
-        promptTokens,
-        completionTokens,
-      };
+      if (options.signal.aborted) return { text: '', finishReason: 'stop', promptTokens: 0, completionTokens: 0 };
+      const chat = new this.lib.LlamaChat({ contextSequence: pooled.sequence, chatWrapper: this.chatWrapper });
+      let completionTokens = 0;
+      try {
+        const result = await chat.generateResponse(toHistory(turns), {
+          maxTokens: options.maxTokens,
+          temperature: options.temperature,
+          seed: options.seed,
+          signal: options.signal,
+          stopOnAbortSignal: true,
+          onTextChunk: options.onText,
+          onToken: (tokens: unknown[]) => {
+            completionTokens += tokens.length;
+          },
+        });
+        answered = [...keys, turnKey({ role: 'assistant', text: result.response })];
+        const promptTokens = turns.reduce((n, t) => n + this.model.tokenize(t.text).length, 0);
+        return {
+          text: result.response,
+          finishReason: result.metadata.stopReason === 'maxTokens' ? 'length' : 'stop',
+          promptTokens,
+          completionTokens,
+        };
+      } finally {
+        chat.dispose();
+      }
     } finally {
-      chat.dispose();
-      sequence.dispose();
+      // what the sequence now holds: the prompt and its answer (a failed or aborted request: unknown)
+      pooled.turns = answered;
+      this.free.push(pooled);
       this.waiting.shift()?.();
     }
   }
@@ -152,10 +168,25 @@ export class LlamaEngine implements ChatEngine {
     await this.llama.dispose();
   }
 
-  private async acquireSequence(): Promise<LlamaSequence> {
-    while (this.context.sequencesLeft === 0) await new Promise<void>((r) => this.waiting.push(r));
-    return this.context.getSequence();
+  /** The free sequence whose turns share the longest prefix with `keys` (waits while none is free). */
+  private async acquire(keys: string[]): Promise<PooledSequence> {
+    while (this.free.length === 0) await new Promise<void>((r) => this.waiting.push(r));
+    let best = 0;
+    let bestShared = -1;
+    this.free.forEach((candidate, index) => {
+      let shared = 0;
+      while (shared < keys.length && shared < candidate.turns.length && candidate.turns[shared] === keys[shared]) shared++;
+      if (shared > bestShared) {
+        best = index;
+        bestShared = shared;
+      }
+    });
+    return this.free.splice(best, 1)[0]!;
   }
+}
+
+function turnKey(turn: ChatTurn): string {
+  return `${turn.role}\u0000${turn.text}`;
 }
 
 /** node-llama-cpp wants the last item to be the user turn to answer; earlier turns become history. */
