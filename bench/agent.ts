@@ -213,7 +213,7 @@ row('  overhead (no provider)', field('overhead_ms'));
 row('interruption: agent silent after (ms)', bargeIns);
 write();
 write(
-  `${'rooms'.padEnd(8)}${'turns'.padStart(6)}${'v2v p50'.padStart(9)}${'v2v p95'.padStart(9)}${'CPU %/room'.padStart(12)}${'RSS MB/room'.padStart(13)}${'idle RSS MB'.padStart(13)}`,
+  `${'rooms'.padEnd(8)}${'turns'.padStart(6)}${'no answer'.padStart(10)}${'v2v p50'.padStart(9)}${'v2v p95'.padStart(9)}${'CPU %/room'.padStart(12)}${'RSS MB/room'.padStart(13)}${'idle RSS MB'.padStart(13)}`,
 );
 for (const c of concurrency) {
   write(
