@@ -173,7 +173,13 @@ describe('docker-compose.yml on podman (podman-compose): side-by-side orchestrat
       ['agent', 'voice-assistant', ports['AGENT_OPS_PORT']],
       ['speech', 'voice-assistant-2', ports['SPEECH_OPS_PORT']],
     ] as const) {
-      const status = (await (await fetch(`http://127.0.0.1:${opsPort}/status`)).json()) as { components: Array<Record<string, Record<string, unknown>>> };
+      const response = await fetch(`http://127.0.0.1:${opsPort}/status`).catch((err: Error) => {
+        const state = podman(['ps', '-a', '--format', '{{.Names}} {{.Status}}']).stdout;
+        throw new Error(
+          `${service}: GET /status failed (${err.message}); containers:\n${state}\n--- ${service} log ---\n${(({ stdout, stderr }) => stdout + stderr)(podman(['logs', '--tail', '60', container(service)]))}`,
+        );
+      });
+      const status = (await response.json()) as { components: Array<Record<string, Record<string, unknown>>> };
       const agent = status.components.find((c) => (c['name'] as unknown) === 'agent')!;
       assert.equal(agent['llm']?.['provider'], 'models:8091', `${service}: LLM from the models service`);
       assert.equal(agent['stt']?.['provider'], 'models:8092', `${service}: STT from the models service`);
