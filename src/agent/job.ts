@@ -14,6 +14,7 @@ import { registerChat } from './chat-input.js';
 import { PiperTTS } from './piper-tts.js';
 import { TurnLatencyTracker } from './turn-latency.js';
 import { VoiceAgent } from './voice-agent.js';
+import { EarlySTT } from './early-stt.js';
 import { describeError, ResilientSTT, transcriptValidatingFetch } from './resilient-stt.js';
 import { chatGate, type ConversationEnd, ConversationWatchdog, MAX_CONVERSATION_NOTICE, NO_LLM_NOTICE, STT_APOLOGY, voiceFromMetadata } from './settings.js';
 import { sessionTuning, vadTuning } from './tuning.js';
@@ -148,7 +149,7 @@ async function entry(ctx: JobContext): Promise<void> {
     }
   };
 
-  const stt = sttConfig
+  const transcriber = sttConfig
     ? new ResilientSTT({
         inner: new openai.STT({
           useRealtime: false,
@@ -165,6 +166,7 @@ async function entry(ctx: JobContext): Promise<void> {
         },
       })
     : undefined;
+  const stt = transcriber && new EarlySTT({ inner: transcriber, vad, earlyMs: config.AGENT_EARLY_TRANSCRIPTION_MS });
 
   let providerError: string | undefined;
   const model = conversationLlm(spec.llm, config.AGENT_PROVIDER_TIMEOUT_MS);

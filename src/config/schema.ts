@@ -235,6 +235,11 @@ export const VARIABLES = {
     default: '400',
     doc: 'Silence (Silero VAD) that ends an utterance; shorter answers sooner but may cut a user who pauses mid-sentence.',
   },
+  AGENT_EARLY_TRANSCRIPTION_MS: {
+    schema: int(0, 3000),
+    default: '150',
+    doc: 'Silence inside an utterance after which the speech so far is already transcribed, before AGENT_VAD_MIN_SILENCE_MS ends it; the transcript is used when the user says nothing more (0 = transcribe only at the end of the utterance).',
+  },
   AGENT_ENDPOINTING_DELAY_MS: {
     schema: int(0, 5000),
     default: '300',
