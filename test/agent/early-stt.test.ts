@@ -79,9 +79,7 @@ describe('EarlySTT: transcribing at the first pause', { timeout: 300_000 }, () =
       language: 'en',
       client: new OpenAI({ baseURL: server.baseURL, apiKey: 'test-key', maxRetries: 0, fetch: transcriptValidatingFetch }),
     });
-    const recording = new RecordingSTT(
-      new ResilientSTT({ inner: provider, provider: 'test', timeoutMs: 60_000, onFailure: (f) => failures.push(f) }),
-    );
+    const recording = new RecordingSTT(new ResilientSTT({ inner: provider, provider: 'test', timeoutMs: 60_000, onFailure: (f) => failures.push(f) }));
     const stream = new EarlySTT({ inner: recording, vad, earlyMs }).stream();
     const events: Heard['events'] = [];
     const reading = (async () => {
