@@ -8,7 +8,8 @@
  *   the service's own breakdown from its "turn latency" log line (end of utterance, STT, LLM first
  *   token and first sentence, TTS first audio, overhead);
  * - interruption: the user starts talking over a long answer -> the agent's last audio;
- * - concurrency: 1, 4 and 8 rooms talking at once: voice to voice, and the CPU and memory the
+ * - concurrency: 1, 4 and 8 rooms talking at once: voice to voice, and the CPU and memory (RSS, and
+ *   PSS, which counts pages shared between processes once) the
  *   service's process tree (main process, job processes, model servers) adds per room.
  *
  * Targets (issue 12) are printed as met / NOT met; the figures are the result.
@@ -115,7 +116,15 @@ async function turnLog(room: string, index: number): Promise<TurnLog | undefined
 let failure: unknown;
 const single: Array<{ ms: number; log: TurnLog | undefined }> = [];
 const bargeIns: number[] = [];
-const concurrency: Array<{ rooms: number; turns: number[]; failed: number; cpuPerRoom: number; rssPerRoomMb: number; idleRssMb: number }> = [];
+const concurrency: Array<{
+  rooms: number;
+  turns: number[];
+  failed: number;
+  cpuPerRoom: number;
+  rssPerRoomMb: number;
+  pssPerRoomMb: number;
+  idleRssMb: number;
+}> = [];
 
 try {
   // 1. one conversation, turn after turn
@@ -154,8 +163,11 @@ try {
     const cpuStart = treeUsage(servicePid).cpuSeconds;
     const started = performance.now();
     let peakRss = 0;
+    let peakPss = 0;
     const sampler = setInterval(() => {
-      peakRss = Math.max(peakRss, treeUsage(servicePid).rssMb);
+      const usage = treeUsage(servicePid);
+      peakRss = Math.max(peakRss, usage.rssMb);
+      peakPss = Math.max(peakPss, usage.pssMb);
     }, 250);
     const turns = (
       await Promise.all(
@@ -178,6 +190,7 @@ try {
       failed: turns.filter((t) => !Number.isFinite(t)).length,
       cpuPerRoom: (cpuSeconds / wall / rooms) * 100,
       rssPerRoomMb: (peakRss - idle.rssMb) / rooms,
+      pssPerRoomMb: (peakPss - idle.pssMb) / rooms,
       idleRssMb: idle.rssMb,
     });
     process.stderr.write(`${rooms} room(s): ${turns.map(Math.round).join(', ')} ms\n`);
@@ -213,11 +226,11 @@ row('  overhead (no provider)', field('overhead_ms'));
 row('interruption: agent silent after (ms)', bargeIns);
 write();
 write(
-  `${'rooms'.padEnd(8)}${'turns'.padStart(6)}${'no answer'.padStart(10)}${'v2v p50'.padStart(9)}${'v2v p95'.padStart(9)}${'CPU %/room'.padStart(12)}${'RSS MB/room'.padStart(13)}${'idle RSS MB'.padStart(13)}`,
+  `${'rooms'.padEnd(8)}${'turns'.padStart(6)}${'no answer'.padStart(10)}${'v2v p50'.padStart(9)}${'v2v p95'.padStart(9)}${'CPU %/room'.padStart(12)}${'RSS MB/room'.padStart(13)}${'PSS MB/room'.padStart(13)}${'idle RSS MB'.padStart(13)}`,
 );
 for (const c of concurrency) {
   write(
-    `${String(c.rooms).padEnd(8)}${String(c.turns.length).padStart(6)}${String(c.failed).padStart(10)}${fmt(percentile(c.turns, 50)).padStart(9)}${fmt(percentile(c.turns, 95)).padStart(9)}${c.cpuPerRoom.toFixed(0).padStart(12)}${fmt(c.rssPerRoomMb).padStart(13)}${fmt(c.idleRssMb).padStart(13)}`,
+    `${String(c.rooms).padEnd(8)}${String(c.turns.length).padStart(6)}${String(c.failed).padStart(10)}${fmt(percentile(c.turns, 50)).padStart(9)}${fmt(percentile(c.turns, 95)).padStart(9)}${c.cpuPerRoom.toFixed(0).padStart(12)}${fmt(c.rssPerRoomMb).padStart(13)}${fmt(c.pssPerRoomMb).padStart(13)}${fmt(c.idleRssMb).padStart(13)}`,
   );
 }
 const v2v = single.map((t) => t.ms);
@@ -229,7 +242,9 @@ target('overhead p50', percentile(field('overhead_ms'), 50), 100);
 target('interruption silence p50', percentile(bargeIns, 50), 300);
 const extra = concurrency.find((c) => c.rooms > 1);
 if (extra)
-  write(`target memory per added room <= 120 MB: ${extra.rssPerRoomMb <= 120 ? 'met' : 'NOT met'} (${fmt(extra.rssPerRoomMb)} MB at ${extra.rooms} rooms)`);
+  write(
+    `target memory per added room <= 120 MB: RSS ${extra.rssPerRoomMb <= 120 ? 'met' : 'NOT met'} (${fmt(extra.rssPerRoomMb)} MB), PSS ${extra.pssPerRoomMb <= 120 ? 'met' : 'NOT met'} (${fmt(extra.pssPerRoomMb)} MB) at ${extra.rooms} rooms`,
+  );
 
 if (failure || single.length < 5) {
   process.stderr.write(`bench:agent failed: ${failure ? String((failure as Error).stack ?? failure) : `only ${single.length} turns`}\n`);

@@ -2,8 +2,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
 export interface TreeUsage {
-  /** Resident memory of the whole tree, MB. */
+  /** Resident memory of the whole tree, MB (pages shared between its processes counted in each). */
   rssMb: number;
+  /** Proportional set size of the whole tree, MB: shared pages divided among the processes sharing them. */
+  pssMb: number;
   /** User + system CPU seconds the tree's live processes have used. */
   cpuSeconds: number;
   processes: number;
@@ -33,6 +35,14 @@ function readStat(pid: number): Stat | undefined {
   }
 }
 
+function pssKb(pid: number): number {
+  try {
+    return Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
 export function treeUsage(root: number): TreeUsage {
   const stats = readdirSync('/proc')
     .filter((name) => /^\d+$/.test(name))
@@ -41,7 +51,7 @@ export function treeUsage(root: number): TreeUsage {
   const children = new Map<number, Stat[]>();
   for (const s of stats) children.set(s.ppid, [...(children.get(s.ppid) ?? []), s]);
   const rootStat = stats.find((s) => s.pid === root);
-  if (!rootStat) return { rssMb: 0, cpuSeconds: 0, processes: 0 };
+  if (!rootStat) return { rssMb: 0, pssMb: 0, cpuSeconds: 0, processes: 0 };
   const tree: Stat[] = [];
   const visit = (s: Stat) => {
     tree.push(s);
@@ -50,6 +60,7 @@ export function treeUsage(root: number): TreeUsage {
   visit(rootStat);
   return {
     rssMb: tree.reduce((a, s) => a + s.rssKb, 0) / 1024,
+    pssMb: tree.reduce((a, s) => a + pssKb(s.pid), 0) / 1024,
     cpuSeconds: tree.reduce((a, s) => a + s.cpuSeconds, 0),
     processes: tree.length,
   };

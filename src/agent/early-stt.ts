@@ -93,11 +93,8 @@ class EarlySpeechStream extends stt.SpeechStream {
         if (input === stt.SpeechStream.FLUSH_SENTINEL) this.#vadStream.flush();
         else this.#vadStream.pushFrame(input);
       }
-      try {
-        this.#vadStream.endInput();
-      } catch {
-        // closed while forwarding (the session closed the stream)
-      }
+      // No vadStream.endInput(): in agents-js 1.9 it closes a locked stream, and the rejection would
+      // end the process. The VAD stream ends with close().
     };
     const recognize = async () => {
       for await (const event of this.#vadStream) await this.#onVad(event);

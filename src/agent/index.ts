@@ -24,6 +24,7 @@ import { type AssistantSpec, specFromAssistant, specFromConfig } from './assista
 import { AssistantWorker } from './assistant-worker.js';
 import { ControlServer, type JobEvent } from './control-channel.js';
 import { skipUnusedInferenceProcess } from './inference-process.js';
+import { limitJobYoungGeneration } from './job-heap.js';
 import { AgentMetrics } from './metrics.js';
 import { type ProviderSettings, providerWarnings } from './settings.js';
 import { SpeechLink } from './speech-link.js';
@@ -113,6 +114,7 @@ class LiveKitAgentComponent implements AgentComponent {
     this.agentFile = fileURLToPath(new URL(`./job${extname(here)}`, import.meta.url));
     if (!this.options.assistants) for (const warning of providerWarnings(this.config)) this.logger.warn(warning);
     skipUnusedInferenceProcess();
+    limitJobYoungGeneration(this.config.AGENT_JOB_SEMI_SPACE_MB);
     await this.applyAssistants();
     this.options.assistants?.on('changed', this.onChanged).on('invalid', this.onInvalid);
 
