@@ -11,9 +11,13 @@ type TuningConfig = Pick<
   'AGENT_PROVIDER_TIMEOUT_MS' | 'AGENT_VAD_MIN_SILENCE_MS' | 'AGENT_ENDPOINTING_DELAY_MS' | 'AGENT_PREEMPTIVE_GENERATION' | 'AGENT_INTERRUPT_MIN_MS'
 >;
 
-/** Silero VAD: AGENT_VAD_MIN_SILENCE_MS of silence ends an utterance (the framework's 550 ms adds latency to every turn). */
+/**
+ * Silero VAD: AGENT_VAD_MIN_SILENCE_MS of silence ends an utterance (the framework's 550 ms adds
+ * latency to every turn). 300 ms of audio before the detected start of speech covers the VAD's
+ * onset lag; the framework's 500 ms only lengthens what the STT has to transcribe.
+ */
 export function vadTuning(config: TuningConfig): NonNullable<Parameters<typeof silero.VAD.load>[0]> {
-  return { minSilenceDuration: config.AGENT_VAD_MIN_SILENCE_MS, minSpeechDuration: 50, activationThreshold: 0.5 };
+  return { minSilenceDuration: config.AGENT_VAD_MIN_SILENCE_MS, minSpeechDuration: 50, activationThreshold: 0.5, prefixPaddingDuration: 300 };
 }
 
 export function sessionTuning(config: TuningConfig): Partial<voice.AgentSessionOptions> {
