@@ -14,7 +14,7 @@
  *
  * Targets (issue 12) are printed as met / NOT met; the figures are the result.
  * Environment (bench harness only): BENCH_AGENT_TURNS (default 8), BENCH_AGENT_ROOMS (default 1,4,8),
- * BENCH_AGENT_ROOM_TURNS (turns per room in the concurrency runs, default 3). AGENT_* variables are
+ * BENCH_AGENT_ROOM_TURNS (turns per room in the concurrency runs, default 3). AGENT_* and LOCAL_* variables are
  * passed to the service, to compare turn-taking settings (AGENT_ENDPOINTING_DELAY_MS, ...).
  */
 import { dispose } from '@livekit/rtc-node';
@@ -65,7 +65,9 @@ const service = await startDefaultService({
     LOG_FORMAT: 'json',
     LOG_LEVEL: 'info',
     AGENT_MAX_SESSIONS: String(Math.max(8, ...roomCounts)),
-    ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('AGENT_') && e[1] !== undefined)),
+    ...Object.fromEntries(
+      Object.entries(process.env).filter((e): e is [string, string] => (e[0].startsWith('AGENT_') || e[0].startsWith('LOCAL_')) && e[1] !== undefined),
+    ),
   },
   onStdoutLine: (line) => {
     if (!line.includes('"turn latency"')) return;
@@ -206,7 +208,7 @@ try {
 
 const llm = agentStatus['llm'] as { model?: string } | null;
 const stt = agentStatus['stt'] as { model?: string } | null;
-const settings = Object.entries(process.env).filter(([name]) => name.startsWith('AGENT_'));
+const settings = Object.entries(process.env).filter(([name]) => name.startsWith('AGENT_') || name.startsWith('LOCAL_'));
 write(`\nagent conversation, default local stack (LLM ${llm?.model ?? '?'}, STT ${stt?.model ?? '?'}, Piper), 2-core figures below`);
 if (settings.length > 0) write(`settings: ${settings.map(([name, value]) => `${name}=${value}`).join(' ')}`);
 write(`${'one room, per turn'.padEnd(40)}${'p50 ms'.padStart(8)}${'p95 ms'.padStart(8)}`);
