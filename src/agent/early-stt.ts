@@ -109,12 +109,13 @@ class EarlySpeechStream extends stt.SpeechStream {
         this.#inSpeech = true;
         this.#frames = [];
         this.#bufferedMs = 0;
-        // the VAD's buffer (padding + speech so far, including this window) is reused by the VAD: copy it
-        for (const frame of event.frames) this.#append(frame);
+        // the VAD's buffer (padding + speech so far, including this window) is reused by the VAD: copied
+        for (const frame of event.frames) this.#append(new AudioFrame(frame.data.slice(), frame.sampleRate, frame.channels, frame.samplesPerChannel));
         this.output.put({ type: stt.SpeechEventType.START_OF_SPEECH });
         return;
       case VADEventType.INFERENCE_DONE:
         if (!this.#inSpeech) return;
+        // each window's frame is a view of audio the VAD does not reuse: kept as it is
         for (const frame of event.frames) this.#append(frame);
         if (event.rawAccumulatedSilence === 0) this.#cancelEarly();
         else if (this.#options.earlyMs > 0 && event.rawAccumulatedSilence >= this.#options.earlyMs && !this.#early) this.#startEarly();
@@ -136,7 +137,7 @@ class EarlySpeechStream extends stt.SpeechStream {
 
   #append(frame: AudioFrame): void {
     if (this.#bufferedMs >= this.#options.maxBufferedMs) return;
-    this.#frames.push(new AudioFrame(frame.data.slice(), frame.sampleRate, frame.channels, frame.samplesPerChannel));
+    this.#frames.push(frame);
     this.#bufferedMs += (frame.samplesPerChannel / frame.sampleRate) * 1000;
   }
 
