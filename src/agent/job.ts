@@ -138,7 +138,22 @@ async function entry(ctx: JobContext): Promise<void> {
   const sttConfig = llmConfig ? spec.stt[0] : undefined;
 
   let lastApologyAt = 0;
+  let apologyWaiting = false;
   const apologise = (text: string) => {
+    // Never over the user: speech started while the VAD still hears them is cut at once (an early
+    // transcription fails before the utterance has ended). Said when they stop.
+    if (session?.userState === 'speaking') {
+      if (apologyWaiting) return;
+      apologyWaiting = true;
+      const whenUserStops = ({ newState }: voice.UserStateChangedEvent) => {
+        if (newState === 'speaking') return;
+        session?.off(voice.AgentSessionEventTypes.UserStateChanged, whenUserStops);
+        apologyWaiting = false;
+        apologise(text);
+      };
+      session.on(voice.AgentSessionEventTypes.UserStateChanged, whenUserStops);
+      return;
+    }
     const now = Date.now();
     if (!session || now - lastApologyAt < APOLOGY_INTERVAL_MS) return;
     lastApologyAt = now;
