@@ -315,6 +315,11 @@ export const VARIABLES = {
     doc: 'Port of the local speech-to-text server (`/v1/audio/transcriptions`); usable by others as STT_BASE_URL=http://127.0.0.1:PORT/v1.',
   },
   LOCAL_LLM_THREADS: { schema: int(1, 64), default: '2', doc: 'CPU threads of the local language model.' },
+  LOCAL_LLM_NICE: {
+    schema: int(0, 19),
+    default: '5',
+    doc: "Scheduling niceness (0-19) of the local language model's process: above 0, Piper's first audio and the speech-to-text get the CPU first while the model writes the rest of a reply; 0 = the service's own.",
+  },
   LOCAL_LLM_PARALLEL: {
     schema: int(1, 16),
     default: '2',

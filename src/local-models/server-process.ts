@@ -4,6 +4,7 @@
  * Loads the model, serves it on its port, tells the parent `{"type":"ready"}` over IPC, and on SIGTERM
  * finishes answers in progress (up to the deadline the parent sends) before exiting.
  */
+import { setPriority } from 'node:os';
 import { createLogger } from '../ops/logger.js';
 import { EXIT_CANNOT_START } from './exit-codes.js';
 import { type ServerSettings, serverSettings } from './settings.js';
@@ -44,6 +45,15 @@ async function startServer(settings: ServerSettings, logger: ReturnType<typeof c
   return startSttServer(settings, logger);
 }
 
+/** Before the model loads: Linux applies it to this thread, and the inference threads started later inherit it. */
+function lowerPriority(nice: number, logger: ReturnType<typeof createLogger>): void {
+  try {
+    setPriority(nice);
+  } catch (err) {
+    logger.warn({ nice, err: (err as Error).message }, 'could not lower the process priority; running at the default');
+  }
+}
+
 async function main(): Promise<void> {
   const parsed = serverSettings.safeParse(JSON.parse(process.argv[2] ?? 'null'));
   if (!parsed.success) {
@@ -54,6 +64,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ LOG_LEVEL: settings.logLevel as 'info', LOG_FORMAT: settings.logFormat }).child({ component: `local-${settings.role}` });
   let server: RunningServer;
   try {
+    if (settings.nice > 0) lowerPriority(settings.nice, logger);
     server = await startServer(settings, logger);
   } catch (err) {
     process.stderr.write(`local ${settings.role.toUpperCase()} server cannot start: ${(err as Error).message}\n`);

@@ -10,6 +10,8 @@ const common = {
   /** Model id reported to clients (the file name without its extension). */
   name: z.string().min(1),
   threads: z.number().int().min(1).max(64),
+  /** Scheduling niceness the server process gives itself before loading its model. */
+  nice: z.number().int().min(0).max(19),
   maxQueue: z.number().int().min(1).max(1000),
   logLevel: z.string(),
   logFormat: z.enum(['json', 'pretty']),
@@ -40,6 +42,7 @@ export type LocalModelsConfig = Pick<
   | 'LOCAL_LLM_PORT'
   | 'LOCAL_STT_PORT'
   | 'LOCAL_LLM_THREADS'
+  | 'LOCAL_LLM_NICE'
   | 'LOCAL_LLM_PARALLEL'
   | 'LOCAL_LLM_CONTEXT_TOKENS'
   | 'LOCAL_LLM_MAX_TOKENS'
@@ -68,6 +71,7 @@ export function serverSettingsFor(role: ProviderRole, config: LocalModelsConfig)
       runtimeEntry: checkedLlamaRuntime(config.MODELS_DIR),
       name: localModelName(config.LOCAL_LLM_MODEL),
       threads: config.LOCAL_LLM_THREADS,
+      nice: config.LOCAL_LLM_NICE,
       parallel: config.LOCAL_LLM_PARALLEL,
       contextTokens: config.LOCAL_LLM_CONTEXT_TOKENS,
       maxTokens: config.LOCAL_LLM_MAX_TOKENS,
@@ -80,6 +84,8 @@ export function serverSettingsFor(role: ProviderRole, config: LocalModelsConfig)
     modelPath: checkedModelFile(config.MODELS_DIR, config.LOCAL_STT_MODEL, 'ggml', 'LOCAL_STT_MODEL'),
     name: localModelName(config.LOCAL_STT_MODEL),
     threads: config.LOCAL_STT_THREADS,
+    // the transcript is always on the critical path of a turn
+    nice: 0,
     maxAudioSeconds: config.LOCAL_STT_MAX_AUDIO_SECONDS,
   };
 }

@@ -3,7 +3,7 @@
  * process (SmolLM2 via node-llama-cpp) started, health-checked, restarted after a crash, and stopped.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +64,18 @@ describe('local models: files are checked before anything starts', () => {
   });
 });
 
+/** The thread of `pid` that has used the most CPU, with its niceness (from /proc, Linux). */
+function busiestThread(pid: number): { name: string; nice: number } {
+  const threads = readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    // fields after the name: state is field 3; utime 14, stime 15, nice 19
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { name, cpu: Number(fields[11]) + Number(fields[12]), nice: Number(fields[16]) };
+  });
+  return threads.reduce((a, b) => (b.cpu > a.cpu ? b : a));
+}
+
 describe('local models: a real LLM server process (SmolLM2-135M) under supervision', () => {
   // The installed models folder, the way set-up links it from the checkout.
   const modelsDir = join(scratch, 'models');
@@ -86,6 +98,8 @@ describe('local models: a real LLM server process (SmolLM2-135M) under supervisi
         assert.fail('no status');
       const firstPid = status().pid;
       assert.ok(firstPid);
+      const busiest = busiestThread(firstPid);
+      assert.equal(busiest.nice, 5, `the thread that computed the answer (${busiest.name}) runs at LOCAL_LLM_NICE's default 5`);
       process.kill(firstPid, 'SIGKILL');
       const deadline = Date.now() + 90_000;
       while (!(status().state === 'running' && status().pid !== firstPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
