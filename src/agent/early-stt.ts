@@ -158,9 +158,27 @@ class EarlySpeechStream extends stt.SpeechStream {
    */
   async #transcribe(frames: AudioFrame[], signal?: AbortSignal): Promise<stt.SpeechEvent | undefined> {
     try {
-      return await this.#options.inner.recognize(frames, signal ? AbortSignal.any([signal, this.abortSignal]) : this.abortSignal);
+      return await this.#options.inner.recognize(contiguous(frames), signal ? AbortSignal.any([signal, this.abortSignal]) : this.abortSignal);
     } catch {
       return undefined;
     }
   }
+}
+
+/**
+ * The utterance as one frame that owns exactly its samples. The framework would merge a list of
+ * frames by re-spreading the growing array for each frame (quadratic: an utterance of 2.5 s blocked
+ * the job's event loop for 200-400 ms), and the OpenAI plugin uploads a frame's whole underlying
+ * buffer, which for the VAD's speech buffer is a minute of audio.
+ */
+function contiguous(frames: AudioFrame[]): AudioFrame {
+  const first = frames[0];
+  if (!first) throw new RangeError('no audio to transcribe');
+  const samples = new Int16Array(frames.reduce((n, f) => n + f.data.length, 0));
+  let at = 0;
+  for (const frame of frames) {
+    samples.set(frame.data, at);
+    at += frame.data.length;
+  }
+  return new AudioFrame(samples, first.sampleRate, first.channels, samples.length / first.channels);
 }
