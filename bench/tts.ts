@@ -11,7 +11,7 @@
  * Environment (bench harness only): VO_TEST_VOICES_DIR (voice folder, default $VO_CACHE/voices),
  * VO_BENCH_VOICE (default en_US-joe-medium), VO_BENCH_ROUNDS (default 3, best round of each engine
  * reported; rounds alternate between the engines), VO_BENCH_THREADS (our TTS_INTRA_OP_THREADS, default
- * the product default), VO_BENCH_SPIN=0|1 (override our onnxruntime thread spinning; default the product default).
+ * the product default), VO_BENCH_SPIN=0|1 (our TTS_THREAD_SPINNING; default the product default).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -210,17 +210,15 @@ async function main(): Promise<number> {
   console.log(`TTS benchmark: voice ${voiceName}, ${SENTENCES.length} sentences + a 5-sentence paragraph, best of ${rounds} round(s)`);
   const threads = process.env.VO_BENCH_THREADS;
   const spin = process.env.VO_BENCH_SPIN;
-  const engine = new PiperEngine(
-    {
-      VOICES_DIR: voicesDir,
-      TTS_VOICE: voiceName,
-      TTS_MAX_VOICES: 1,
-      TTS_INTRA_OP_THREADS: threads ? Number(threads) : Number(VARIABLES.TTS_INTRA_OP_THREADS.default),
-      ESPEAK_LIBRARY: undefined,
-      ESPEAK_DATA_PATH: undefined,
-    },
-    spin === '0' || spin === '1' ? { allowSpinning: spin === '1' } : {},
-  );
+  const engine = new PiperEngine({
+    VOICES_DIR: voicesDir,
+    TTS_VOICE: voiceName,
+    TTS_MAX_VOICES: 1,
+    TTS_INTRA_OP_THREADS: threads ? Number(threads) : Number(VARIABLES.TTS_INTRA_OP_THREADS.default),
+    ESPEAK_LIBRARY: undefined,
+    ESPEAK_DATA_PATH: undefined,
+    ...(spin === '0' || spin === '1' ? { TTS_THREAD_SPINNING: spin === '1' } : {}),
+  });
   await engine.load(voiceName, true);
   const oursResult: Result = { sampleRate: await engine.sampleRate(), rounds: [], peakRssMb: 0 };
   const refResult: Result = { sampleRate: 0, rounds: [], peakRssMb: 0 };

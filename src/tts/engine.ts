@@ -12,21 +12,16 @@ import { checkVoiceInstalled, loadVoice, type PiperVoice } from './voice.js';
 
 export { type PhonemizedSentence, peakNormalize, type SynthesisStats } from './chunk-stream.js';
 
-/** The engine's settings; the two limits default to the schema defaults when absent, spinning to DEFAULT_THREAD_SPINNING. */
+/** The engine's settings; the optional ones default to the schema defaults when absent. */
 export type EngineConfig = Pick<Config, 'VOICES_DIR' | 'TTS_VOICE' | 'TTS_MAX_VOICES' | 'TTS_INTRA_OP_THREADS' | 'ESPEAK_LIBRARY' | 'ESPEAK_DATA_PATH'> &
-  Partial<Pick<Config, 'TTS_MAX_PHONEMES_PER_CHUNK' | 'TTS_MAX_LENGTH_SCALE'>> & {
-    /** onnxruntime pool threads busy-wait between the steps of an inference (see SessionOptionsForWorker.allowSpinning). */
-    TTS_THREAD_SPINNING?: boolean;
-  };
+  Partial<Pick<Config, 'TTS_MAX_PHONEMES_PER_CHUNK' | 'TTS_MAX_LENGTH_SCALE' | 'TTS_THREAD_SPINNING'>>;
 
 /**
- * Spinning off by default. On 2 idle cores an inference ran 4-12 % faster with its pool threads spinning, but when
+ * Spinning is off by default. On 2 idle cores an inference ran 4-12 % faster with its pool threads spinning, but when
  * other processes want the cores (the local LLM and STT, other sessions, a busy host) spinning threads were 25 %
- * slower and used 40 % more CPU (measured here), so sleeping threads are the default (TTS_THREAD_SPINNING=true on a
- * host whose cores are free for speech).
+ * slower and used 40 % more CPU (measured here); TTS_THREAD_SPINNING=true suits a host whose cores are free for speech.
  */
-export const DEFAULT_THREAD_SPINNING = false;
-
+const DEFAULT_THREAD_SPINNING = VARIABLES.TTS_THREAD_SPINNING.default === 'true';
 const DEFAULT_MAX_PHONEMES_PER_CHUNK = Number(VARIABLES.TTS_MAX_PHONEMES_PER_CHUNK.default);
 const DEFAULT_MAX_LENGTH_SCALE = Number(VARIABLES.TTS_MAX_LENGTH_SCALE.default);
 
@@ -41,8 +36,6 @@ export interface EngineHooks {
   onPhonemizerCrash?: (info: PhonemizerCrashInfo) => void;
   /** A loaded voice's inference thread died; the voice is reloaded in the background. */
   onVoiceDied?: (voice: string, error: Error) => void;
-  /** onnxruntime thread spinning; overrides config.TTS_THREAD_SPINNING (default DEFAULT_THREAD_SPINNING). */
-  allowSpinning?: boolean;
 }
 
 /**
@@ -72,7 +65,7 @@ export class PiperEngine implements SpeechSynthesizer {
       loader: (name, options) => loadVoice(this.voicesDir, name, options),
       loadOptions: {
         intraOpThreads: config.TTS_INTRA_OP_THREADS,
-        allowSpinning: hooks.allowSpinning ?? config.TTS_THREAD_SPINNING ?? DEFAULT_THREAD_SPINNING,
+        allowSpinning: config.TTS_THREAD_SPINNING ?? DEFAULT_THREAD_SPINNING,
       },
       pinned: config.TTS_VOICE,
       validate: (name) => checkVoiceInstalled(this.voicesDir, name),
