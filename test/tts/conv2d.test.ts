@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
-import { widenConv1d } from '../../src/tts/conv2d.js';
+import { MIN_CONV_CHANNELS, widenConv1d } from '../../src/tts/conv2d.js';
 import { InferenceWorker } from '../../src/tts/inference-worker.js';
 import { requireTestVoice, TEST_VOICE } from '../support/voices.js';
 
@@ -84,7 +84,7 @@ describe('widenConv1d', () => {
   for (const opset of [11, 15]) {
     it(`runs every 1-D convolution as a 2-D one with the same output (opset ${opset}: axes as ${opset >= 13 ? 'an input' : 'an attribute'})`, async () => {
       const original = buildModel(opset);
-      const wide = widenConv1d(original);
+      const wide = widenConv1d(original, { minConvChannels: 1 });
       assert.ok(wide, 'the model was rewritten');
       assert.deepEqual(
         opTypes(wide).filter((t) => t !== 'LeakyRelu' && t !== 'Identity'),
@@ -103,8 +103,28 @@ describe('widenConv1d', () => {
     });
   }
 
+  it(`by default rewrites a Conv only with at least ${MIN_CONV_CHANNELS} output channels, a ConvTranspose always`, async () => {
+    const original = buildModel(15);
+    const wide = widenConv1d(original);
+    assert.ok(wide, 'the ConvTranspose was rewritten');
+    assert.deepEqual(
+      opTypes(wide).filter((t) => t !== 'LeakyRelu' && t !== 'Identity'),
+      ['Conv', 'Unsqueeze', 'ConvTranspose', 'Squeeze', 'Conv'],
+    );
+    const x = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: 4 * 30 }, (_, i) => Math.sin(i * 0.13)),
+      [1, 4, 30],
+    );
+    const [a, b] = [await run(original, { x }), await run(wide, { x })];
+    assert.ok(maxDiff(a, b) < 1e-5, `outputs differ by ${maxDiff(a, b)}`);
+    const unsqueezes = (m: Uint8Array | undefined) => opTypes(m!).filter((t) => t === 'Unsqueeze').length;
+    assert.equal(unsqueezes(widenConv1d(original, { minConvChannels: 7 })), 1, 'the 6-channel Conv is under 7');
+    assert.equal(unsqueezes(widenConv1d(original, { minConvChannels: 6 })), 2, 'the 6-channel Conv is rewritten at 6, the 2-channel one not');
+  });
+
   it('leaves a convolution alone when its weight is used by another node too', () => {
-    const wide = widenConv1d(buildModel(15, true));
+    const wide = widenConv1d(buildModel(15, true), { minConvChannels: 1 });
     assert.ok(wide);
     const types = opTypes(wide);
     assert.equal(types.filter((t) => t === 'Unsqueeze').length, 2, 'only the convolutions with their own weights are rewritten');
@@ -128,6 +148,10 @@ describe('widenConv1d', () => {
     const model = new Uint8Array(await readFile(join(requireTestVoice(), `${TEST_VOICE}.onnx`)));
     const wide = widenConv1d(model);
     assert.ok(wide, 'the voice was rewritten');
+    const graph = onnx.ModelProto.decode(wide).graph!;
+    const rank = new Map(graph.initializer!.map((t) => [t.name!, t.dims!.length]));
+    const convRanks = graph.node!.filter((n) => n.opType === 'Conv').map((n) => rank.get(n.input![1]!));
+    assert.ok(convRanks.includes(4) && convRanks.includes(3), 'wide Convs as 2-D, the narrow ones (the 1-channel output) as they were');
     const ids = [1, 0, 41, 0, 120, 0, 14, 0, 3, 0, 59, 0, 25, 0, 100, 0, 17, 0, 10, 0, 2];
     const feeds = () => ({
       input: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]),
