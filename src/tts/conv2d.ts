@@ -43,7 +43,8 @@ const WIRE_I32 = 5;
  * Narrower Convs stay 1-D. Piper's decoder ends with 32-channel convolutions at the audio rate and a 1-channel output
  * convolution; as 2-D ones (blocked kernels working on 8 or 16 channels at a time, with layout conversions around each)
  * they made a whole inference about 7 % slower with 2 threads than the same voice with them left 1-D (measured here,
- * AVX2); from 64 channels on, the 2-D ones were faster.
+ * AVX2); from 64 channels on, the 2-D ones were faster. With a single thread all-2-D was a few % faster instead: this
+ * is set for onnxruntime's default of a thread per core.
  */
 export const MIN_CONV_CHANNELS = 64;
 
