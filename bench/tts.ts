@@ -1,20 +1,27 @@
 /**
- * `npm run bench:tts`: our Piper engine against the reference Python piper-tts 1.8.0, same voice,
- * same texts, same run. 20 sentences (one request each) and a 5-sentence paragraph (one request).
- * Prints real-time factor, time to first audio, total time and peak RSS with ratios, and checks
- * the targets: total <= 0.95x reference; paragraph TTFA <= 0.3x the reference's paragraph time.
+ * `npm run bench:tts`: our Piper engine against two references speaking the same voice and texts in
+ * the same run: the Python piper-tts 1.8.0 (bench/tts-reference.py) and sherpa-onnx through its npm
+ * package sherpa-onnx-node (bench/tts-sherpa.ts; the voice laid out for it by scripts/setup/sherpa-voice.sh).
+ * 20 sentences (one request each) and a 5-sentence paragraph (one request). Prints real-time factor,
+ * time to first audio, total time, CPU time, the sum of each text's best time over the rounds and peak RSS
+ * with our ratio against each reference, and checks the targets against piper-tts (best round): total
+ * <= 0.95x; paragraph TTFA <= 0.3x its paragraph time.
+ * Every engine uses its defaults and the voice's own noise/length scales (sherpa-onnx, which has no
+ * thread default of its own, gets one thread per core: what onnxruntime's default gives the other two).
  *
  * Environment (bench harness only): VO_TEST_VOICES_DIR (voice folder, default $VO_CACHE/voices),
- * VO_BENCH_VOICE (default en_US-joe-medium), VO_BENCH_ROUNDS (default 3, best round of each side
- * reported; rounds alternate between the engines), VO_BENCH_THREADS (our intra-op threads, default 0),
- * VO_BENCH_SPIN=1 (let our onnxruntime threads spin, as the reference's do).
+ * VO_BENCH_VOICE (default en_US-joe-medium), VO_BENCH_ROUNDS (default 3, best round of each engine
+ * reported; rounds alternate between the engines), VO_BENCH_THREADS (our TTS_INTRA_OP_THREADS, default
+ * the product default), VO_BENCH_SPIN=0|1 (our TTS_THREAD_SPINNING; default the product default).
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { peerCacheDir } from '../test/support/cache.js';
 import { requireTestVoice, TEST_VOICE } from '../test/support/voices.js';
+import { VARIABLES } from '../src/config/schema.js';
 import { PiperEngine } from '../src/tts/index.js';
 
 const SENTENCES = [
@@ -72,17 +79,53 @@ function referencePython(): string {
   return python;
 }
 
-async function runReference(voicesDir: string): Promise<Result> {
-  const script = join(dirname(fileURLToPath(import.meta.url)), 'tts-reference.py');
-  const child = spawn(referencePython(), [script], { stdio: ['pipe', 'pipe', 'pipe'] });
+function sherpaVoiceDir(): string {
+  const dir = join(peerCacheDir(), 'sherpa-voices', voiceName);
+  if (!existsSync(join(dir, 'model.onnx')) || !existsSync(join(dir, 'tokens.txt')) || !existsSync(join(dir, 'espeak-ng-data'))) {
+    throw new Error(
+      `voice ${voiceName} is not laid out for sherpa-onnx: run bash scripts/setup/sherpa-voice.sh (with VO_BENCH_VOICE=${voiceName} for a voice other than the default)`,
+    );
+  }
+  return dir;
+}
+
+/** Runs one reference in its own process: JSON job on stdin, one JSON Result line on stdout. */
+async function runChild(name: string, command: string, args: string[], job: object): Promise<Result> {
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  child.stdin.end(JSON.stringify({ model: join(voicesDir, `${voiceName}.onnx`), sentences: SENTENCES, paragraph: PARAGRAPH, rounds: 1 }));
+  child.stdin.end(JSON.stringify({ ...job, sentences: SENTENCES, paragraph: PARAGRAPH, rounds: 1 }));
   const code = await new Promise<number | null>((res) => child.on('close', res));
-  if (code !== 0) throw new Error(`reference piper-tts failed (exit ${code}): ${err.slice(-1000)}`);
+  if (code !== 0) throw new Error(`${name} failed (exit ${code}): ${err.slice(-1000)}`);
   return JSON.parse(out.trim().split('\n').at(-1)!) as Result;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function runReference(voicesDir: string): Promise<Result> {
+  return runChild('reference piper-tts', referencePython(), [join(here, 'tts-reference.py')], { model: join(voicesDir, `${voiceName}.onnx`) });
+}
+
+function runSherpa(voicesDir: string, sherpaDir: string): Promise<Result> {
+  // the voice's own inference settings, as piper-tts and our engine use them
+  const config = JSON.parse(readFileSync(join(voicesDir, `${voiceName}.onnx.json`), 'utf8')) as {
+    inference?: { noise_scale?: number; length_scale?: number; noise_w?: number };
+  };
+  return runChild('sherpa-onnx', process.execPath, ['--import', import.meta.resolve('tsx'), join(here, 'tts-sherpa.ts')], {
+    dir: sherpaDir,
+    numThreads: availableParallelism(),
+    noiseScale: config.inference?.noise_scale ?? 0.667,
+    lengthScale: config.inference?.length_scale ?? 1,
+    noiseW: config.inference?.noise_w ?? 0.8,
+  });
+}
+
+function addRound(into: Result, r: Result): void {
+  into.sampleRate = r.sampleRate;
+  into.rounds.push(...r.rounds);
+  into.peakRssMb = Math.max(into.peakRssMb, r.peakRssMb);
 }
 
 async function timeOurs(engine: PiperEngine, text: string): Promise<Timing> {
@@ -112,6 +155,8 @@ interface Summary {
   paragraphTotal: number;
   paragraphAudio: number;
   cpu: number;
+  /** Each text's best time over the rounds, summed: less swayed than one round by other load on a shared machine. */
+  perTextBest: number;
   peakRssMb: number;
 }
 
@@ -127,72 +172,93 @@ function summarize(r: Result): Summary {
     paragraphTotal: best.paragraph.total,
     paragraphAudio: best.paragraph.samples / r.sampleRate,
     cpu: sum(best.sentences, 'cpu') + best.paragraph.cpu,
+    perTextBest:
+      best.sentences.reduce((a, _, i) => a + Math.min(...r.rounds.map((x) => x.sentences[i]!.total)), 0) + Math.min(...r.rounds.map((x) => x.paragraph.total)),
     peakRssMb: r.peakRssMb,
   };
 }
 
-function table(ours: Summary, ref: Summary): string {
-  const rows: Array<[string, number, number, (n: number) => string]> = [
-    ['20 sentences: total time (s)', ours.sentencesTotal, ref.sentencesTotal, (n) => n.toFixed(2)],
-    ['20 sentences: audio (s)', ours.sentencesAudio, ref.sentencesAudio, (n) => n.toFixed(2)],
-    ['20 sentences: real-time factor', ours.sentencesTotal / ours.sentencesAudio, ref.sentencesTotal / ref.sentencesAudio, (n) => n.toFixed(3)],
-    ['20 sentences: mean time to first audio (ms)', ours.sentencesTtfa * 1000, ref.sentencesTtfa * 1000, (n) => n.toFixed(0)],
-    ['paragraph: time to first audio (ms)', ours.paragraphTtfa * 1000, ref.paragraphTtfa * 1000, (n) => n.toFixed(0)],
-    ['paragraph: total time (s)', ours.paragraphTotal, ref.paragraphTotal, (n) => n.toFixed(2)],
-    ['paragraph: real-time factor', ours.paragraphTotal / ours.paragraphAudio, ref.paragraphTotal / ref.paragraphAudio, (n) => n.toFixed(3)],
-    ['all: total time (s)', ours.sentencesTotal + ours.paragraphTotal, ref.sentencesTotal + ref.paragraphTotal, (n) => n.toFixed(2)],
-    ['all: CPU time, all threads (s)', ours.cpu, ref.cpu, (n) => n.toFixed(2)],
-    ['peak RSS (MB)', ours.peakRssMb, ref.peakRssMb, (n) => n.toFixed(0)],
+function table(ours: Summary, ref: Summary, sherpa: Summary): string {
+  const rows: Array<[string, (s: Summary) => number, (n: number) => string]> = [
+    ['20 sentences: total time (s)', (x) => x.sentencesTotal, (n) => n.toFixed(2)],
+    ['20 sentences: audio (s)', (x) => x.sentencesAudio, (n) => n.toFixed(2)],
+    ['20 sentences: real-time factor', (x) => x.sentencesTotal / x.sentencesAudio, (n) => n.toFixed(3)],
+    ['20 sentences: mean time to first audio (ms)', (x) => x.sentencesTtfa * 1000, (n) => n.toFixed(0)],
+    ['paragraph: time to first audio (ms)', (x) => x.paragraphTtfa * 1000, (n) => n.toFixed(0)],
+    ['paragraph: total time (s)', (x) => x.paragraphTotal, (n) => n.toFixed(2)],
+    ['paragraph: real-time factor', (x) => x.paragraphTotal / x.paragraphAudio, (n) => n.toFixed(3)],
+    ['all: total time (s)', (x) => x.sentencesTotal + x.paragraphTotal, (n) => n.toFixed(2)],
+    ['all: CPU time, all threads (s)', (x) => x.cpu, (n) => n.toFixed(2)],
+    ['all: sum of per-text best times (s)', (x) => x.perTextBest, (n) => n.toFixed(2)],
+    ['peak RSS (MB)', (x) => x.peakRssMb, (n) => n.toFixed(0)],
   ];
   const w = Math.max(...rows.map((r) => r[0].length));
-  const lines = [`${'metric'.padEnd(w)}  ${'ours'.padStart(9)}  ${'piper-tts'.padStart(9)}  ${'ratio'.padStart(6)}`];
+  const head = [
+    ['ours', 9],
+    ['piper-tts', 9],
+    ['ratio', 6],
+    ['sherpa-onnx', 11],
+    ['ratio', 6],
+  ] as const;
+  const lines = [`${'metric'.padEnd(w)}  ${head.map(([h, n]) => h.padStart(n)).join('  ')}`];
   lines.push('-'.repeat(lines[0]!.length));
-  for (const [name, a, b, fmt] of rows) {
-    lines.push(`${name.padEnd(w)}  ${fmt(a).padStart(9)}  ${fmt(b).padStart(9)}  ${(a / b).toFixed(2).padStart(6)}`);
+  for (const [name, get, fmt] of rows) {
+    const [a, b, c] = [get(ours), get(ref), get(sherpa)];
+    const cells = [fmt(a).padStart(9), fmt(b).padStart(9), (a / b).toFixed(2).padStart(6), fmt(c).padStart(11), (a / c).toFixed(2).padStart(6)];
+    lines.push(`${name.padEnd(w)}  ${cells.join('  ')}`);
   }
   return lines.join('\n');
 }
 
 async function main(): Promise<number> {
   const voicesDir = requireTestVoice(voiceName);
+  const sherpaDir = sherpaVoiceDir();
   console.log(`TTS benchmark: voice ${voiceName}, ${SENTENCES.length} sentences + a 5-sentence paragraph, best of ${rounds} round(s)`);
-  const engine = new PiperEngine(
-    {
-      VOICES_DIR: voicesDir,
-      TTS_VOICE: voiceName,
-      TTS_MAX_VOICES: 1,
-      TTS_INTRA_OP_THREADS: Number(process.env.VO_BENCH_THREADS ?? 0) || 0,
-      ESPEAK_LIBRARY: undefined,
-      ESPEAK_DATA_PATH: undefined,
-    },
-    { allowSpinning: process.env.VO_BENCH_SPIN === '1' },
-  );
+  const threads = process.env.VO_BENCH_THREADS;
+  const spin = process.env.VO_BENCH_SPIN;
+  const engine = new PiperEngine({
+    VOICES_DIR: voicesDir,
+    TTS_VOICE: voiceName,
+    TTS_MAX_VOICES: 1,
+    TTS_INTRA_OP_THREADS: threads ? Number(threads) : Number(VARIABLES.TTS_INTRA_OP_THREADS.default),
+    ESPEAK_LIBRARY: undefined,
+    ESPEAK_DATA_PATH: undefined,
+    ...(spin === '0' || spin === '1' ? { TTS_THREAD_SPINNING: spin === '1' } : {}),
+  });
   await engine.load(voiceName, true);
   const oursResult: Result = { sampleRate: await engine.sampleRate(), rounds: [], peakRssMb: 0 };
   const refResult: Result = { sampleRate: 0, rounds: [], peakRssMb: 0 };
-  // rounds alternate between the two engines so load from other processes hits both alike
+  const sherpaResult: Result = { sampleRate: 0, rounds: [], peakRssMb: 0 };
+  const secs = (x: Round) => x.sentences.reduce((a, s) => a + s.total, 0) + x.paragraph.total;
+  // rounds alternate between the engines so load from other processes hits them alike
   for (let r = 0; r < rounds; r++) {
     console.log(`round ${r + 1}/${rounds}: reference (Python piper-tts 1.8.0)...`);
-    const ref = await runReference(voicesDir);
-    refResult.sampleRate = ref.sampleRate;
-    refResult.rounds.push(...ref.rounds);
-    refResult.peakRssMb = Math.max(refResult.peakRssMb, ref.peakRssMb);
+    addRound(refResult, await runReference(voicesDir));
+    console.log(`round ${r + 1}/${rounds}: reference (sherpa-onnx-node)...`);
+    addRound(sherpaResult, await runSherpa(voicesDir, sherpaDir));
     console.log(`round ${r + 1}/${rounds}: ours (TypeScript engine, onnxruntime-node)...`);
     oursResult.rounds.push(await oursRound(engine));
-    const secs = (x: Round) => x.sentences.reduce((a, s) => a + s.total, 0) + x.paragraph.total;
-    console.log(`  round ${r + 1}: reference ${secs(refResult.rounds.at(-1)!).toFixed(2)} s, ours ${secs(oursResult.rounds.at(-1)!).toFixed(2)} s`);
+    console.log(
+      `  round ${r + 1}: piper-tts ${secs(refResult.rounds.at(-1)!).toFixed(2)} s, sherpa-onnx ${secs(sherpaResult.rounds.at(-1)!).toFixed(2)} s, ours ${secs(oursResult.rounds.at(-1)!).toFixed(2)} s`,
+    );
   }
   await engine.close();
   oursResult.peakRssMb = process.resourceUsage().maxRSS / 1024;
   const ref = summarize(refResult);
+  const sherpa = summarize(sherpaResult);
   const ours = summarize(oursResult);
-  console.log(`\n${table(ours, ref)}\n`);
-  const totalRatio = (ours.sentencesTotal + ours.paragraphTotal) / (ref.sentencesTotal + ref.paragraphTotal);
+  console.log(`\n${table(ours, ref, sherpa)}\n`);
+  const total = (x: Summary) => x.sentencesTotal + x.paragraphTotal;
+  const totalRatio = total(ours) / total(ref);
   const ttfaRatio = ours.paragraphTtfa / ref.paragraphTotal;
   const ok1 = totalRatio <= 0.95;
   const ok2 = ttfaRatio <= 0.3;
-  console.log(`target total time <= 0.95x reference: ${totalRatio.toFixed(2)}x  ${ok1 ? 'PASS' : 'FAIL'}`);
+  console.log(`target total time <= 0.95x reference piper-tts: ${totalRatio.toFixed(2)}x  ${ok1 ? 'PASS' : 'FAIL'}`);
   console.log(`target paragraph TTFA <= 0.3x reference paragraph time: ${ttfaRatio.toFixed(2)}x  ${ok2 ? 'PASS' : 'FAIL'}`);
+  console.log(`(for comparison) total time against sherpa-onnx: ${(total(ours) / total(sherpa)).toFixed(2)}x`);
+  console.log(
+    `(for comparison) sum of per-text best times against piper-tts: ${(ours.perTextBest / ref.perTextBest).toFixed(2)}x, against sherpa-onnx: ${(ours.perTextBest / sherpa.perTextBest).toFixed(2)}x`,
+  );
   return ok1 && ok2 ? 0 : 1;
 }
 

@@ -16,7 +16,7 @@ profile=all
 # (its bundler, esbuild, is a dev dependency). Rebuilt only when missing or older than its sources.
 # llm, whisper: the local language model and speech-to-text the agent uses when no provider is configured.
 runtime_parts=(apt npm web just livekit voices llm whisper)
-test_parts=(piper-ref stt wyoming k8s-validate)
+test_parts=(piper-ref sherpa-voice stt wyoming k8s-validate)
 parts=("${runtime_parts[@]}")
 [[ "$profile" == all ]] && parts+=("${test_parts[@]}")
 

@@ -54,6 +54,11 @@ export const VARIABLES = {
   },
   TTS_WARMUP: { schema: bool(), default: 'true', doc: 'Synthesize a short phrase at start so the first request is not cold.' },
   TTS_INTRA_OP_THREADS: { schema: int(0, 64), default: '0', doc: 'onnxruntime intra-op threads per voice (0 = runtime default).' },
+  TTS_THREAD_SPINNING: {
+    schema: bool(),
+    default: 'false',
+    doc: 'onnxruntime pool threads busy-wait during an inference (faster on free cores, slower on busy ones).',
+  },
   TTS_MAX_PHONEMES_PER_CHUNK: {
     schema: int(50, 5000),
     default: '200',

@@ -12,10 +12,16 @@ import { checkVoiceInstalled, loadVoice, type PiperVoice } from './voice.js';
 
 export { type PhonemizedSentence, peakNormalize, type SynthesisStats } from './chunk-stream.js';
 
-/** The engine's settings; the two limits default to the schema defaults when absent. */
+/** The engine's settings; the optional ones default to the schema defaults when absent. */
 export type EngineConfig = Pick<Config, 'VOICES_DIR' | 'TTS_VOICE' | 'TTS_MAX_VOICES' | 'TTS_INTRA_OP_THREADS' | 'ESPEAK_LIBRARY' | 'ESPEAK_DATA_PATH'> &
-  Partial<Pick<Config, 'TTS_MAX_PHONEMES_PER_CHUNK' | 'TTS_MAX_LENGTH_SCALE'>>;
+  Partial<Pick<Config, 'TTS_MAX_PHONEMES_PER_CHUNK' | 'TTS_MAX_LENGTH_SCALE' | 'TTS_THREAD_SPINNING'>>;
 
+/**
+ * Spinning is off by default. On 2 idle cores an inference ran 4-12 % faster with its pool threads spinning, but when
+ * other processes want the cores (the local LLM and STT, other sessions, a busy host) spinning threads were 25 %
+ * slower and used 40 % more CPU (measured here); TTS_THREAD_SPINNING=true suits a host whose cores are free for speech.
+ */
+const DEFAULT_THREAD_SPINNING = VARIABLES.TTS_THREAD_SPINNING.default === 'true';
 const DEFAULT_MAX_PHONEMES_PER_CHUNK = Number(VARIABLES.TTS_MAX_PHONEMES_PER_CHUNK.default);
 const DEFAULT_MAX_LENGTH_SCALE = Number(VARIABLES.TTS_MAX_LENGTH_SCALE.default);
 
@@ -30,11 +36,6 @@ export interface EngineHooks {
   onPhonemizerCrash?: (info: PhonemizerCrashInfo) => void;
   /** A loaded voice's inference thread died; the voice is reloaded in the background. */
   onVoiceDied?: (voice: string, error: Error) => void;
-  /**
-   * onnxruntime thread spinning. Default off: busy-waiting pool threads cost ~15 % more CPU for the
-   * same wall time here, CPU the event loop and other sessions need.
-   */
-  allowSpinning?: boolean;
 }
 
 /**
@@ -62,7 +63,10 @@ export class PiperEngine implements SpeechSynthesizer {
     this.cache = new VoiceCache({
       maxVoices: config.TTS_MAX_VOICES,
       loader: (name, options) => loadVoice(this.voicesDir, name, options),
-      loadOptions: { intraOpThreads: config.TTS_INTRA_OP_THREADS, allowSpinning: hooks.allowSpinning ?? false },
+      loadOptions: {
+        intraOpThreads: config.TTS_INTRA_OP_THREADS,
+        allowSpinning: config.TTS_THREAD_SPINNING ?? DEFAULT_THREAD_SPINNING,
+      },
       pinned: config.TTS_VOICE,
       validate: (name) => checkVoiceInstalled(this.voicesDir, name),
       onEvict: hooks.onEvict,

@@ -7,7 +7,7 @@ import { type VoiceConfig, toVoiceConfig, voiceConfigSchema } from './voice-conf
 export interface LoadVoiceOptions {
   /** onnxruntime intra-op threads (0 = runtime default). */
   intraOpThreads?: number;
-  /** onnxruntime thread spinning (default on here; PiperEngine turns it off, see EngineHooks). */
+  /** onnxruntime thread spinning during an inference (default on; PiperEngine passes its setting). */
   allowSpinning?: boolean;
 }
 
