@@ -14,7 +14,7 @@ export { type PhonemizedSentence, peakNormalize, type SynthesisStats } from './c
 
 /** The engine's settings; the optional ones default to the schema defaults when absent. */
 export type EngineConfig = Pick<Config, 'VOICES_DIR' | 'TTS_VOICE' | 'TTS_MAX_VOICES' | 'TTS_INTRA_OP_THREADS' | 'ESPEAK_LIBRARY' | 'ESPEAK_DATA_PATH'> &
-  Partial<Pick<Config, 'TTS_MAX_PHONEMES_PER_CHUNK' | 'TTS_MAX_LENGTH_SCALE' | 'TTS_THREAD_SPINNING'>>;
+  Partial<Pick<Config, 'TTS_MAX_PHONEMES_PER_CHUNK' | 'TTS_MAX_LENGTH_SCALE' | 'TTS_THREAD_SPINNING' | 'TTS_WIDE_CONVOLUTIONS'>>;
 
 /**
  * Spinning is off by default. On 2 idle cores an inference ran 4-12 % faster with its pool threads spinning, but when
@@ -22,6 +22,7 @@ export type EngineConfig = Pick<Config, 'VOICES_DIR' | 'TTS_VOICE' | 'TTS_MAX_VO
  * slower and used 40 % more CPU (measured here); TTS_THREAD_SPINNING=true suits a host whose cores are free for speech.
  */
 const DEFAULT_THREAD_SPINNING = VARIABLES.TTS_THREAD_SPINNING.default === 'true';
+const DEFAULT_WIDE_CONVOLUTIONS = VARIABLES.TTS_WIDE_CONVOLUTIONS.default === 'true';
 const DEFAULT_MAX_PHONEMES_PER_CHUNK = Number(VARIABLES.TTS_MAX_PHONEMES_PER_CHUNK.default);
 const DEFAULT_MAX_LENGTH_SCALE = Number(VARIABLES.TTS_MAX_LENGTH_SCALE.default);
 
@@ -66,6 +67,7 @@ export class PiperEngine implements SpeechSynthesizer {
       loadOptions: {
         intraOpThreads: config.TTS_INTRA_OP_THREADS,
         allowSpinning: config.TTS_THREAD_SPINNING ?? DEFAULT_THREAD_SPINNING,
+        widenConvolutions: config.TTS_WIDE_CONVOLUTIONS ?? DEFAULT_WIDE_CONVOLUTIONS,
       },
       pinned: config.TTS_VOICE,
       validate: (name) => checkVoiceInstalled(this.voicesDir, name),

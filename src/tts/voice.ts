@@ -9,6 +9,8 @@ export interface LoadVoiceOptions {
   intraOpThreads?: number;
   /** onnxruntime thread spinning during an inference (default on; PiperEngine passes its setting). */
   allowSpinning?: boolean;
+  /** Run the model's 1-D convolutions as 2-D ones (conv2d.ts; default on; PiperEngine passes its setting). */
+  widenConvolutions?: boolean;
 }
 
 export interface InferenceScales {
@@ -137,6 +139,7 @@ export async function loadVoice(voicesDir: string, name: string, options: LoadVo
     worker = await InferenceWorker.start(paths.model, {
       intraOpNumThreads: options.intraOpThreads ?? 0,
       allowSpinning: options.allowSpinning ?? true,
+      widenConvolutions: options.widenConvolutions ?? true,
     });
   } catch (err) {
     throw new VoiceLoadError(
