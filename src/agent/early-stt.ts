@@ -125,10 +125,12 @@ class EarlySpeechStream extends stt.SpeechStream {
         const speechEndTime = Date.now() - event.silenceDuration - event.inferenceDuration;
         this.output.put({ type: stt.SpeechEventType.END_OF_SPEECH, speechEndTime });
         const early = this.#early;
+        const frames = this.#frames;
         this.#early = undefined;
         this.#frames = [];
         this.#bufferedMs = 0;
-        const result = early ? await early.result : await this.#transcribe(event.frames);
+        // (not the event's frame: a view of the VAD's buffer, whose start the VAD overwrites as soon as it has sent the event)
+        const result = early ? await early.result : await this.#transcribe(frames);
         if (result?.alternatives?.[0]?.text) this.output.put({ ...result, speechEndTime: result.speechEndTime ?? speechEndTime });
         return;
       }
