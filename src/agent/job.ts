@@ -1,8 +1,6 @@
 import { type JobContext, type JobProcess, defineAgent, tokenize, tts as ttsBase, voice } from '@livekit/agents';
-import * as openai from '@livekit/agents-plugin-openai';
 import * as silero from '@livekit/agents-plugin-silero';
 import { ParticipantKind, RoomEvent } from '@livekit/rtc-node';
-import OpenAI from 'openai';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../ops/logger.js';
@@ -15,7 +13,7 @@ import { PiperTTS } from './piper-tts.js';
 import { TurnLatencyTracker } from './turn-latency.js';
 import { VoiceAgent } from './voice-agent.js';
 import { EarlySTT } from './early-stt.js';
-import { describeError, ResilientSTT, transcriptValidatingFetch } from './resilient-stt.js';
+import { describeError, openaiTranscriber, ResilientSTT } from './resilient-stt.js';
 import { chatGate, type ConversationEnd, ConversationWatchdog, MAX_CONVERSATION_NOTICE, NO_LLM_NOTICE, STT_APOLOGY, voiceFromMetadata } from './settings.js';
 import { sessionTuning, vadTuning } from './tuning.js';
 
@@ -166,13 +164,7 @@ async function entry(ctx: JobContext): Promise<void> {
 
   const transcriber = sttConfig
     ? new ResilientSTT({
-        inner: new openai.STT({
-          useRealtime: false,
-          model: sttConfig.model,
-          apiKey: sttConfig.apiKey,
-          language: config.STT_LANGUAGE,
-          client: new OpenAI({ baseURL: sttConfig.baseURL, apiKey: sttConfig.apiKey, maxRetries: 0, fetch: transcriptValidatingFetch }),
-        }),
+        inner: openaiTranscriber({ model: sttConfig.model, apiKey: sttConfig.apiKey, baseURL: sttConfig.baseURL, language: config.STT_LANGUAGE }),
         provider: sttConfig.provider,
         timeoutMs: config.AGENT_PROVIDER_TIMEOUT_MS,
         onFailure: (failure) => {

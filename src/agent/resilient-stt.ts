@@ -8,6 +8,8 @@
  * simply waits for the next utterance. The next successful call is the recovery.
  */
 import { stt, type AudioBuffer } from '@livekit/agents';
+import * as openai from '@livekit/agents-plugin-openai';
+import OpenAI from 'openai';
 import { z } from 'zod';
 
 export interface SttFailure {
@@ -96,7 +98,7 @@ const transcriptBody = z.object({ text: z.string() });
  * `fetch` for the OpenAI client used by the STT plugin. The plugin reads `response.text || ''`, so a
  * garbage answer would look like silence; this rejects it instead, with the reason.
  */
-export const transcriptValidatingFetch: typeof fetch = async (input, init) => {
+const transcriptValidatingFetch: typeof fetch = async (input, init) => {
   const response = await fetch(input, init);
   const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
   if (!response.ok || !url.includes('/audio/transcriptions')) return response;
@@ -110,6 +112,17 @@ export const transcriptValidatingFetch: typeof fetch = async (input, init) => {
   if (!transcriptBody.safeParse(parsed).success) throw new TranscriptGarbageError('JSON without a text field');
   return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 };
+
+/** The OpenAI STT plugin as the agent uses it: no retries of its own, and answers checked to be transcripts. */
+export function openaiTranscriber(options: { model: string; apiKey: string; baseURL: string | undefined; language: string }): openai.STT {
+  return new openai.STT({
+    useRealtime: false,
+    model: options.model,
+    apiKey: options.apiKey,
+    language: options.language,
+    client: new OpenAI({ baseURL: options.baseURL, apiKey: options.apiKey, maxRetries: 0, fetch: transcriptValidatingFetch }),
+  });
+}
 
 function isGarbage(err: unknown): boolean {
   for (let current: unknown = err, depth = 0; current && depth < 5; depth++) {

@@ -7,12 +7,10 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { type AudioBuffer, initializeLogger, loggerOptions, stt } from '@livekit/agents';
-import * as openai from '@livekit/agents-plugin-openai';
 import * as silero from '@livekit/agents-plugin-silero';
 import { AudioFrame, dispose } from '@livekit/rtc-node';
-import OpenAI from 'openai';
 import { EarlySTT } from '../../src/agent/early-stt.js';
-import { ResilientSTT, type SttFailure, transcriptValidatingFetch } from '../../src/agent/resilient-stt.js';
+import { openaiTranscriber, ResilientSTT, type SttFailure } from '../../src/agent/resilient-stt.js';
 import { padWithSilence, pcmFrames, speak } from '../support/speech.js';
 import { startSttServer, type SttTestServer } from '../support/stt-server.js';
 import { wordAccuracy } from '../support/word-accuracy.js';
@@ -72,13 +70,7 @@ describe('EarlySTT: transcribing at the first pause', { timeout: 300_000 }, () =
   /** Plays `pcm` into a stream of EarlySTT at real-time pace and collects what it says until `settleMs` after the audio. */
   async function listen(pcm: Int16Array, earlyMs: number, settleMs = 4000): Promise<Heard> {
     const failures: SttFailure[] = [];
-    const provider = new openai.STT({
-      useRealtime: false,
-      model: server.modelName,
-      apiKey: 'test-key',
-      language: 'en',
-      client: new OpenAI({ baseURL: server.baseURL, apiKey: 'test-key', maxRetries: 0, fetch: transcriptValidatingFetch }),
-    });
+    const provider = openaiTranscriber({ model: server.modelName, apiKey: 'test-key', baseURL: server.baseURL, language: 'en' });
     const recording = new RecordingSTT(new ResilientSTT({ inner: provider, provider: 'test', timeoutMs: 60_000, onFailure: (f) => failures.push(f) }));
     const stream = new EarlySTT({ inner: recording, vad, earlyMs }).stream();
     const events: Heard['events'] = [];

@@ -5,10 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { initializeLogger, loggerOptions, stt } from '@livekit/agents';
-import * as openai from '@livekit/agents-plugin-openai';
 import { AudioFrame } from '@livekit/rtc-node';
-import OpenAI from 'openai';
-import { ResilientSTT, type SttFailure, transcriptValidatingFetch } from '../../src/agent/resilient-stt.js';
+import { openaiTranscriber, ResilientSTT, type SttFailure } from '../../src/agent/resilient-stt.js';
 import { speak } from '../support/speech.js';
 import { startSttServer, type SttTestServer } from '../support/stt-server.js';
 import { wordAccuracy } from '../support/word-accuracy.js';
@@ -30,16 +28,10 @@ describe('ResilientSTT: a failing speech-to-text provider never ends the session
     await server?.stop();
   });
 
-  /** The wrapper as job.ts builds it: the plugin over an OpenAI client without retries, with the transcript check. */
+  /** The wrapper as job.ts builds it, around the plugin as job.ts configures it (openaiTranscriber). */
   function resilient(timeoutMs: number) {
     const failures: SttFailure[] = [];
-    const inner = new openai.STT({
-      useRealtime: false,
-      model: server.modelName,
-      apiKey: 'test-key',
-      language: 'en',
-      client: new OpenAI({ baseURL: server.baseURL, apiKey: 'test-key', maxRetries: 0, fetch: transcriptValidatingFetch }),
-    });
+    const inner = openaiTranscriber({ model: server.modelName, apiKey: 'test-key', baseURL: server.baseURL, language: 'en' });
     const wrapped = new ResilientSTT({ inner, provider: host(), timeoutMs, onFailure: (f) => failures.push(f) });
     return { wrapped, failures };
   }
