@@ -21,6 +21,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../ops/logger.js';
 import type { SpeechService } from '../speech/service.js';
 import { type AssistantSpec, specFromAssistant, specFromConfig } from './assistant-spec.js';
+import { warmLocalPrompts } from './prompt-warmup.js';
 import { AssistantWorker } from './assistant-worker.js';
 import { ControlServer, type JobEvent } from './control-channel.js';
 import { skipUnusedInferenceProcess } from './inference-process.js';
@@ -115,7 +116,7 @@ class LiveKitAgentComponent implements AgentComponent {
     if (!this.options.assistants) for (const warning of providerWarnings(this.config)) this.logger.warn(warning);
     skipUnusedInferenceProcess();
     limitJobYoungGeneration(this.config.AGENT_JOB_SEMI_SPACE_MB);
-    await this.applyAssistants();
+    await this.applyAssistants({ warmup: 'before-registering' });
     this.options.assistants?.on('changed', this.onChanged).on('invalid', this.onInvalid);
 
     const registered = Promise.all([...this.workers.values()].map((w) => w.firstRegistration));
@@ -180,8 +181,11 @@ class LiveKitAgentComponent implements AgentComponent {
     };
   }
 
-  /** The assistants in force to the job processes; workers started for new names, removed ones drained. */
-  private async applyAssistants(): Promise<void> {
+  /**
+   * The assistants in force to the job processes; workers started for new names, removed ones drained.
+   * The local LLM is warmed with their openings; at start, before the first worker registers.
+   */
+  private async applyAssistants(options: { warmup: 'before-registering' | 'alongside' } = { warmup: 'alongside' }): Promise<void> {
     if (this.stopping) return;
     const source = this.options.assistants;
     const specs = source
@@ -189,6 +193,8 @@ class LiveKitAgentComponent implements AgentComponent {
       : [specFromConfig(this.config)];
     this.specs = new Map(specs.map((s) => [s.name, s]));
     this.control.publish(specs);
+    const warmed = warmLocalPrompts(specs, this.config, this.logger);
+    if (options.warmup === 'before-registering') await warmed;
     for (const spec of specs) {
       this.logger.info(
         { assistant: spec.name, version: spec.version, voice: spec.voice, llm: spec.llm.map(shownProvider), stt: spec.stt.map(shownProvider) },
