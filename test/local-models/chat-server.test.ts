@@ -92,6 +92,32 @@ describe('local LLM server (real SmolLM2-135M-Instruct, OpenAI-compatible)', () 
     );
   });
 
+  it('evaluates only what a conversation adds, and reports the rest as cached_tokens', async () => {
+    const system = { role: 'system' as const, content: 'You are a geography tutor. Answer in one short sentence.' };
+    const question = { role: 'user' as const, content: 'What is the capital of France?' };
+    const first = await client.chat.completions.create({ model: 'x', max_tokens: 16, temperature: 0, messages: [system, question] });
+    const answer = first.choices[0]?.message.content ?? '';
+    const firstPrompt = first.usage?.prompt_tokens ?? 0;
+    assert.ok(firstPrompt > 10, `prompt_tokens ${firstPrompt}`);
+    const next = await client.chat.completions.create({
+      model: 'x',
+      max_tokens: 16,
+      temperature: 0,
+      messages: [system, question, { role: 'assistant', content: answer }, { role: 'user', content: 'And of Italy?' }],
+    });
+    const cached = next.usage?.prompt_tokens_details?.cached_tokens ?? -1;
+    const nextPrompt = next.usage?.prompt_tokens ?? 0;
+    // the first request's prompt is held already (its answer may be tokenised slightly differently)
+    assert.ok(cached >= firstPrompt && cached < nextPrompt, `cached ${cached} of ${nextPrompt}, first prompt ${firstPrompt}`);
+    const other = await client.chat.completions.create({
+      model: 'x',
+      max_tokens: 4,
+      messages: [{ role: 'system', content: 'Reply in French.' }, question],
+    });
+    const otherCached = other.usage?.prompt_tokens_details?.cached_tokens ?? -1;
+    assert.ok(otherCached >= 0 && otherCached < 8, `a different system turn shares only the template's first tokens: ${otherCached}`);
+  });
+
   it('refuses bad requests with OpenAI-style errors and keeps serving', async () => {
     const cases: Array<[string | Buffer, number, RegExp]> = [
       ['not json', 400, /not JSON/],

@@ -93,8 +93,8 @@ export function createChatHandler(options: ChatHandlerOptions): {
     if (request.stream !== true) {
       const result = await engine.generate(turns, { ...generateOptions, onText: () => {} });
       if (abort.signal.aborted) return;
-      logger.debug({ ms: Math.round(performance.now() - started), tokens: result.completionTokens }, 'chat completion');
-      return sendBody(res, 200, completionBody(envelope, result.text, result.finishReason, usage(result.promptTokens, result.completionTokens)), {
+      logger.debug({ ms: Math.round(performance.now() - started), tokens: result.completionTokens, cachedTokens: result.cachedTokens }, 'chat completion');
+      return sendBody(res, 200, completionBody(envelope, result.text, result.finishReason, usage(result)), {
         'Content-Type': 'application/json; charset=utf-8',
       });
     }
@@ -112,9 +112,18 @@ export function createChatHandler(options: ChatHandlerOptions): {
     });
     if (abort.signal.aborted || res.writableEnded) return;
     res.write(chunkEvent(envelope, {}, result.finishReason));
-    if (request.stream_options?.include_usage) res.write(usageEvent(envelope, usage(result.promptTokens, result.completionTokens)));
+    if (request.stream_options?.include_usage) res.write(usageEvent(envelope, usage(result)));
     res.end(DONE_EVENT);
-    logger.debug({ firstTokenMs, ms: Math.round(performance.now() - started), tokens: result.completionTokens }, 'chat completion streamed');
+    logger.debug(
+      {
+        firstTokenMs,
+        ms: Math.round(performance.now() - started),
+        tokens: result.completionTokens,
+        promptTokens: result.promptTokens,
+        cachedTokens: result.cachedTokens,
+      },
+      'chat completion streamed',
+    );
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -14,6 +14,8 @@ export interface Generation {
   text: string;
   finishReason: FinishReason;
   promptTokens: number;
+  /** Of the prompt's tokens, those already evaluated in the sequence (not evaluated again). */
+  cachedTokens?: number;
   completionTokens: number;
 }
 
@@ -39,7 +41,6 @@ interface Llama {
 }
 interface LlamaModel {
   createContext(options: Record<string, unknown>): Promise<LlamaContext>;
-  tokenize(text: string): unknown[];
   dispose(): Promise<void>;
 }
 interface LlamaContext {
@@ -47,6 +48,8 @@ interface LlamaContext {
   dispose(): Promise<void>;
 }
 interface LlamaSequence {
+  /** The tokens the sequence holds evaluated (a copy). */
+  readonly contextTokens: readonly unknown[];
   dispose(): void;
 }
 type HistoryItem = { type: 'system'; text: string } | { type: 'user'; text: string } | { type: 'model'; response: string[] };
@@ -129,6 +132,7 @@ export class LlamaEngine implements ChatEngine {
     let answered: string[] = [];
     try {
       if (options.signal.aborted) return { text: '', finishReason: 'stop', promptTokens: 0, completionTokens: 0 };
+      const held = pooled.sequence.contextTokens;
       const chat = new this.lib.LlamaChat({ contextSequence: pooled.sequence, chatWrapper: this.chatWrapper });
       let completionTokens = 0;
       try {
@@ -144,11 +148,14 @@ export class LlamaEngine implements ChatEngine {
           },
         });
         answered = [...keys, turnKey({ role: 'assistant', text: result.response })];
-        const promptTokens = turns.reduce((n, t) => n + this.model.tokenize(t.text).length, 0);
+        // the sequence now holds the prompt, then the answer
+        const now = pooled.sequence.contextTokens;
+        const promptTokens = Math.max(0, now.length - completionTokens);
         return {
           text: result.response,
           finishReason: result.metadata.stopReason === 'maxTokens' ? 'length' : 'stop',
           promptTokens,
+          cachedTokens: Math.min(commonPrefix(held, now), promptTokens),
           completionTokens,
         };
       } finally {
@@ -183,6 +190,12 @@ export class LlamaEngine implements ChatEngine {
     });
     return this.free.splice(best, 1)[0]!;
   }
+}
+
+function commonPrefix(a: readonly unknown[], b: readonly unknown[]): number {
+  let n = 0;
+  while (n < a.length && n < b.length && a[n] === b[n]) n++;
+  return n;
 }
 
 function turnKey(turn: ChatTurn): string {

@@ -51,10 +51,18 @@ export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  /** As OpenAI reports it: prompt tokens served from what was evaluated before. */
+  prompt_tokens_details?: { cached_tokens: number };
 }
 
-export function usage(promptTokens: number, completionTokens: number): Usage {
-  return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+export function usage(result: { promptTokens: number; completionTokens: number; cachedTokens?: number }): Usage {
+  const { promptTokens, completionTokens, cachedTokens } = result;
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+    ...(cachedTokens !== undefined ? { prompt_tokens_details: { cached_tokens: cachedTokens } } : {}),
+  };
 }
 
 export type FinishReason = 'stop' | 'length';
