@@ -14,9 +14,11 @@
  *
  * Targets (issue 12) are printed as met / NOT met; the figures are the result.
  * Environment (bench harness only): BENCH_AGENT_TURNS (default 8), BENCH_AGENT_ROOMS (default 1,4,8),
- * BENCH_AGENT_ROOM_TURNS (turns per room in the concurrency runs, default 3). AGENT_* and LOCAL_* variables are
+ * BENCH_AGENT_ROOM_TURNS (turns per room in the concurrency runs, default 3), BENCH_AGENT_SERVICE_LOG (a file that
+ * receives the service's log at debug level, for per-request timings). AGENT_* and LOCAL_* variables are
  * passed to the service, to compare turn-taking settings (AGENT_ENDPOINTING_DELAY_MS, ...).
  */
+import { appendFileSync } from 'node:fs';
 import { dispose } from '@livekit/rtc-node';
 import { startDefaultService } from '../test/support/default-service.js';
 import { startLiveKitServer } from '../test/support/livekit-server.js';
@@ -44,6 +46,7 @@ const roomCounts = (process.env['BENCH_AGENT_ROOMS'] ?? '1,4,8')
   .filter((n) => n >= 1);
 const roomTurns = Math.max(1, Number(process.env['BENCH_AGENT_ROOM_TURNS'] ?? 3) || 3);
 const TURN_MS = 90_000;
+const serviceLog = process.env['BENCH_AGENT_SERVICE_LOG'] || undefined;
 
 type TurnLog = Record<string, unknown> & { room?: string; e2e_ms?: number };
 
@@ -63,13 +66,14 @@ const service = await startDefaultService({
   web: false,
   env: {
     LOG_FORMAT: 'json',
-    LOG_LEVEL: 'info',
+    LOG_LEVEL: serviceLog ? 'debug' : 'info',
     AGENT_MAX_SESSIONS: String(Math.max(8, ...roomCounts)),
     ...Object.fromEntries(
       Object.entries(process.env).filter((e): e is [string, string] => (e[0].startsWith('AGENT_') || e[0].startsWith('LOCAL_')) && e[1] !== undefined),
     ),
   },
   onStdoutLine: (line) => {
+    if (serviceLog) appendFileSync(serviceLog, `${line}\n`);
     if (!line.includes('"turn latency"')) return;
     try {
       turnLogs.push(JSON.parse(line) as TurnLog);
