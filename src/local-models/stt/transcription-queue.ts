@@ -197,7 +197,7 @@ export class TranscriptionQueue {
       language: job.language,
       prompt: job.prompt,
       temperature: job.temperature,
-      audioCtx: audioContextFor(samples.length, this.options.audioContext, job.prompt.length > 0),
+      audioCtx: audioContextFor(samples.length, this.options.audioContext),
       singleSegment: fitsOneWindow(samples.length),
     });
   }

@@ -17,13 +17,12 @@ const FULL_AUDIO_CTX = 1500;
 /**
  * Smallest encoder context used when it is scaled to the clip (`audioContext: 'auto'`), in positions of 20 ms.
  * whisper.cpp pads every clip to 30 s and the encoder's cost grows with its context, so short clips are
- * several times faster with a smaller one. Measured on 60 short commands and questions (four flite voices and
- * Piper's joe): 10 s of context gives the same transcripts as 15 s in 0.7x the time; at 7.7 s tiny.en begins
- * to repeat itself on the hardest voice.
+ * several times faster with a smaller one; below ~15 s of context tiny.en starts to mishear and repeat
+ * itself (measured on Piper and flite speech), so short clips get at least this much. At 10 and 12.8 s, 4 of
+ * 52 short flite questions (depending on the silence around them) made whisper.cpp decode for 7-11 s, repeating
+ * the sentence through its temperature fallback (not settable through @napi-rs/whisper); at 15 s none did.
  */
-const MIN_AUDIO_CTX = 512;
-/** With a prompt (the text spoken before), tiny.en repeated a sentence at 10 s of context; 15 s does not. */
-const MIN_AUDIO_CTX_WITH_PROMPT = 768;
+const MIN_AUDIO_CTX = 768;
 /** Context beyond the clip's own length (1.28 s), so speech at the very end is still seen. */
 const AUDIO_CTX_MARGIN = 64;
 /**
@@ -65,10 +64,10 @@ export type FromWorker =
 export type TranscribeAnswer = Extract<FromWorker, { type: 'result' | 'failed' }>;
 
 /** whisper.cpp's encoder context for a clip of `samples` (0: the full window). */
-export function audioContextFor(samples: number, mode: 'auto' | 'full', prompted = false): number {
+export function audioContextFor(samples: number, mode: 'auto' | 'full'): number {
   if (mode === 'full' || samples > WINDOW_SECONDS * WHISPER_SAMPLE_RATE) return 0;
   const ctx = Math.ceil((samples / WHISPER_SAMPLE_RATE / WINDOW_SECONDS) * FULL_AUDIO_CTX) + AUDIO_CTX_MARGIN;
-  const scaled = Math.max(prompted ? MIN_AUDIO_CTX_WITH_PROMPT : MIN_AUDIO_CTX, ctx);
+  const scaled = Math.max(MIN_AUDIO_CTX, ctx);
   return scaled >= FULL_AUDIO_CTX ? 0 : scaled;
 }
 
