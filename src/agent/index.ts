@@ -25,6 +25,7 @@ import { warmLocalPrompts } from './prompt-warmup.js';
 import { AssistantWorker } from './assistant-worker.js';
 import { ControlServer, type JobEvent } from './control-channel.js';
 import { skipUnusedInferenceProcess } from './inference-process.js';
+import { jobEntry } from './job-entry.js';
 import { limitJobYoungGeneration } from './job-heap.js';
 import { AgentMetrics } from './metrics.js';
 import { type ProviderSettings, providerWarnings } from './settings.js';
@@ -112,7 +113,7 @@ class LiveKitAgentComponent implements AgentComponent {
     this.controlEnv = { ...this.control.env(), ...(await this.speechLink.start(this.control.privateDir)) };
     Object.assign(process.env, this.controlEnv);
     const here = fileURLToPath(import.meta.url);
-    this.agentFile = fileURLToPath(new URL(`./job${extname(here)}`, import.meta.url));
+    this.agentFile = await jobEntry(fileURLToPath(new URL(`./job${extname(here)}`, import.meta.url)), this.control.privateDir, this.logger);
     if (!this.options.assistants) for (const warning of providerWarnings(this.config)) this.logger.warn(warning);
     skipUnusedInferenceProcess();
     limitJobYoungGeneration(this.config.AGENT_JOB_SEMI_SPACE_MB);

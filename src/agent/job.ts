@@ -6,7 +6,7 @@ import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../ops/logger.js';
 import type { SpeechSynthesizer } from '../tts/types.js';
 import { WyomingSynthesizer } from '../wyoming/client.js';
-import { connectControl, type ControlClient, type JobEvent } from './control-channel.js';
+import { CONTROL_ENV, connectControl, type ControlClient, type JobEvent } from './control-channel.js';
 import { assistantSpec, conversationLlm, pickVoice, shownModel, speechEngine } from './job-parts.js';
 import { registerChat } from './chat-input.js';
 import { PiperTTS } from './piper-tts.js';
@@ -36,7 +36,12 @@ async function prewarm(proc: JobProcess): Promise<void> {
   try {
     control = await connectControl();
     config = control.config;
-  } catch {
+  } catch (err) {
+    // Forked by our component (which may have bundled this module elsewhere): its config or nothing.
+    if (process.env[CONTROL_ENV.socket]) {
+      process.stderr.write(`agent job process could not start: ${(err as Error).message}\n`);
+      throw err;
+    }
     // Started by LiveKit's own CLI rather than our component: read the same layers ourselves.
     config = loadConfig().config;
   }

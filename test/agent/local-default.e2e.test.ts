@@ -8,6 +8,7 @@
  * replaces the process, and the next question is answered again.
  */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { dispose } from '@livekit/rtc-node';
 import { LLM_APOLOGY } from '../../src/agent/settings.js';
@@ -21,6 +22,22 @@ import { RATE, TestParticipant } from '../support/test-participant.js';
 import { wordAccuracy } from '../support/word-accuracy.js';
 
 const TURN_MS = 60_000;
+
+/** Command lines of the direct children of `pid` (Linux /proc). */
+function childCommandLines(pid: number): string[] {
+  const lines: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) lines.push(readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim());
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return lines;
+}
 
 interface LocalModelStatus {
   model: string;
@@ -102,6 +119,16 @@ describe('agent mode with no provider configured: local models by default', { ti
     assert.ok(wordAccuracy(question, turn.user) >= 0.8, `the user's words, transcribed locally: "${turn.user}"`);
     assert.match(turn.answer, /paris/i, `the local model's answer: "${turn.answer}"`);
     assert.match(turn.heard, /paris/i, `said "${turn.answer}", an independent recognizer heard "${turn.heard}"`);
+  });
+
+  it('runs its job processes as bundled JavaScript, without the tsx loader the service itself runs under', async () => {
+    const jobs = childCommandLines(service.pid!).filter((cmd) => cmd.includes('job_proc_lazy_main'));
+    assert.ok(jobs.length >= 1, `job processes of the service: ${JSON.stringify(childCommandLines(service.pid!))}`);
+    for (const cmd of jobs) {
+      assert.match(cmd, /job\.mjs/, cmd);
+      assert.doesNotMatch(cmd, /tsx/, cmd);
+    }
+    assert.match(readFileSync(`/proc/${service.pid}/cmdline`, 'utf8'), /tsx/, 'the service itself runs TypeScript through tsx');
   });
 
   it('a language model process that hangs mid-conversation costs one apology, is replaced, and answers again', async () => {
