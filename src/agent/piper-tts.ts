@@ -9,11 +9,18 @@
 import { randomUUID } from 'node:crypto';
 import { tts, type APIConnectOptions } from '@livekit/agents';
 import { AudioFrame } from '@livekit/rtc-node';
-import { Framer } from '../audio/index.js';
+import { Framer, firstAbove } from '../audio/index.js';
 import type { SpeechSynthesizer } from '../tts/types.js';
 
 /** 20 ms frames, like other LiveKit TTS plugins: interruptions cut audio at a fine grain. */
 const FRAME_MS = 20;
+/**
+ * Piper starts each sentence with 25-55 ms of near-silence (|sample| <= 5) before the voice ramps up:
+ * in a conversation that is only latency. It is cut to this much before the first sample above
+ * ONSET_LEVEL (-54 dBFS), in the sentence's first chunk.
+ */
+const LEAD_IN_MS = 10;
+const ONSET_LEVEL = 64;
 
 export interface PiperTTSOptions {
   engine: SpeechSynthesizer;
@@ -96,6 +103,7 @@ export class PiperChunkedStream extends tts.ChunkedStream {
       const endFraming = () => {
         if (framer) emit(framer.flush(false), framer.sampleRate);
       };
+      let first = true;
       try {
         for await (const chunk of this.#tts.engine.synthesize(this.inputText, { voice: this.#tts.voice, signal })) {
           if (signal.aborted) break;
@@ -103,7 +111,9 @@ export class PiperChunkedStream extends tts.ChunkedStream {
             endFraming();
             framer = new Framer(chunk.sampleRate, FRAME_MS, { round: true });
           }
-          for (const data of framer.push(chunk.pcm)) emit(data, chunk.sampleRate);
+          const pcm = first ? withoutLeadingSilence(chunk.pcm, chunk.sampleRate) : chunk.pcm;
+          first = false;
+          for (const data of framer.push(pcm)) emit(data, chunk.sampleRate);
         }
       } catch (err) {
         // An interruption aborts the engine mid-sentence: that is the expected end, not a TTS failure.
@@ -115,4 +125,11 @@ export class PiperChunkedStream extends tts.ChunkedStream {
       if (pending) push(pending, true);
     });
   }
+}
+
+/** `pcm` from LEAD_IN_MS before its first sample above ONSET_LEVEL (all of it when there is none). */
+function withoutLeadingSilence(pcm: Int16Array, sampleRate: number): Int16Array {
+  const onset = firstAbove(pcm, ONSET_LEVEL);
+  if (onset < 0) return pcm;
+  return pcm.subarray(Math.max(0, onset - Math.round((sampleRate * LEAD_IN_MS) / 1000)));
 }

@@ -11,4 +11,4 @@
 export { Resampler } from './resampler.js';
 export { Framer } from './framer.js';
 export { encodeWav, decodeWav, WavFileWriter, type PcmAudio } from './wav.js';
-export { clampInt16, concatInt16, int16ToLeBytes, rms } from './pcm.js';
+export { clampInt16, concatInt16, firstAbove, int16ToLeBytes, rms } from './pcm.js';

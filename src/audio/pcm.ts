@@ -27,6 +27,15 @@ export function rms(samples: Int16Array): number {
   return Math.sqrt(sum / Math.max(1, samples.length));
 }
 
+/** Index of the first sample whose magnitude exceeds `level`, or -1 when none does. */
+export function firstAbove(samples: Int16Array, level: number): number {
+  for (let i = 0; i < samples.length; i++) {
+    const s = samples[i]!;
+    if (s > level || s < -level) return i;
+  }
+  return -1;
+}
+
 /** The samples as s16le bytes: a view of the same memory on little-endian machines, a copy otherwise. */
 export function int16ToLeBytes(samples: Int16Array): Buffer {
   if (LITTLE_ENDIAN) return Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);

@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { requireTestVoice, TEST_VOICE as VOICE } from '../support/voices.js';
 import { PiperEngine } from '../../src/tts/engine.js';
 import { PiperTTS } from '../../src/agent/piper-tts.js';
+import { concatInt16, firstAbove } from '../../src/audio/index.js';
 
 describe('Piper as a LiveKit TTS plugin (real voice)', () => {
   let engine: PiperEngine;
@@ -37,6 +38,18 @@ describe('Piper as a LiveKit TTS plugin (real voice)', () => {
     assert.ok(seconds > 1.5 && seconds < 6, `${seconds} s of audio`);
     const peak = Math.max(...frames.flatMap((a) => Array.from(a.frame.data, Math.abs)));
     assert.ok(peak > 10_000, 'the audio is speech, not silence');
+  });
+
+  it('starts the voice within 10 ms of the first frame: the near-silence Piper puts before a sentence is cut', async () => {
+    const text = 'What a lovely morning.';
+    const raw: Int16Array[] = [];
+    for await (const chunk of engine.synthesize(text, { voice: VOICE })) raw.push(chunk.pcm);
+    const rawOnset = firstAbove(concatInt16(raw), 64);
+    const frames = [];
+    for await (const audio of tts.synthesize(text)) frames.push(audio.frame.data);
+    const onset = firstAbove(concatInt16(frames), 64);
+    assert.ok(rawOnset >= 0.02 * 22050, `the engine's own output starts with ${rawOnset} quiet samples`);
+    assert.ok(onset >= 0 && onset <= Math.round(0.01 * 22050), `onset at sample ${onset}`);
   });
 
   it('frames several sentences as one contiguous stream: every frame but the last is 20 ms', async () => {
