@@ -14,7 +14,8 @@ type WarmupConfig = Pick<Config, 'LOCAL_MODELS_HOST' | 'LOCAL_LLM_PORT' | 'LOCAL
  * request re-evaluates only what differs, so the first question of a room then costs its own
  * tokens only: on 2 cores, the default opening is about 0.5 s of prompt evaluation. One request
  * per sequence (LOCAL_LLM_PARALLEL), sent together so each lands on its own sequence; assistants
- * take the sequences in turn (beyond LOCAL_LLM_PARALLEL assistants, the others start cold). Failures are logged: a cold cache is slower, not wrong.
+ * take the sequences in turn (beyond LOCAL_LLM_PARALLEL assistants, the others start cold).
+ * Failures are logged: a cold cache is slower, not wrong.
  */
 export async function warmLocalPrompts(specs: AssistantSpec[], config: WarmupConfig, logger: Logger): Promise<void> {
   const baseURL = `${localOrigin(config.LOCAL_MODELS_HOST, config.LOCAL_LLM_PORT)}/v1`;
