@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads';
 
 export interface SessionOptionsForWorker {
   intraOpNumThreads: number;
-  /** Run the model's 1-D convolutions as 2-D ones (conv2d.ts; default true): same audio, about a fifth less CPU. */
+  /** Run the model's 1-D convolutions as 2-D ones (conv2d.ts; default true): same audio, about 10 % less CPU. */
   widenConvolutions?: boolean;
   /**
    * Let pool threads busy-wait between the parallel steps of an inference instead of sleeping and being woken for
