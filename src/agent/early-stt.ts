@@ -11,15 +11,19 @@
  * speaks again, the early request is cancelled and the next pause starts another.
  *
  * Events are those of `stt.StreamAdapter` (start/end of speech, one final transcript per utterance),
- * so the session's turn-taking is unchanged.
+ * so the session's turn-taking is unchanged. The utterance's audio comes from the session's own VAD
+ * stream (SharedVAD), so the audio the session sends this stream is only drained.
  */
-import { type APIConnectOptions, stt, type VAD, type VADEvent, VADEventType, type VADStream } from '@livekit/agents';
+import { ReadableStream, type ReadableStreamDefaultController } from 'node:stream/web';
+import { type APIConnectOptions, stt, type VADEvent, VADEventType } from '@livekit/agents';
 import { AudioFrame } from '@livekit/rtc-node';
+import type { SharedVAD } from './shared-vad.js';
 
 export interface EarlySTTOptions {
   /** The non-streaming STT that transcribes (ResilientSTT around the provider). */
   inner: stt.STT;
-  vad: VAD;
+  /** The session's VAD: this STT hears the events of the stream the session reads. */
+  vad: SharedVAD;
   /** Silence inside an utterance after which the audio so far is transcribed; 0 = only at its end. */
   earlyMs: number;
   /** Longest utterance buffered for an early request; longer ones are transcribed at their end. */
@@ -64,7 +68,10 @@ interface EarlyRequest {
 class EarlySpeechStream extends stt.SpeechStream {
   label: string;
   readonly #options: Required<EarlySTTOptions>;
-  readonly #vadStream: VADStream;
+  /** The session's VAD events, in the order it read them. */
+  readonly #vadEvents: ReadableStream<VADEvent>;
+  #vadQueue!: ReadableStreamDefaultController<VADEvent>;
+  readonly #unsubscribe: () => void;
   /** The utterance's audio so far: the VAD's speech buffer at its start, then each window. */
   #frames: AudioFrame[] = [];
   #bufferedMs = 0;
@@ -74,32 +81,42 @@ class EarlySpeechStream extends stt.SpeechStream {
   constructor(owner: EarlySTT, options: Required<EarlySTTOptions>, connOptions?: APIConnectOptions) {
     super(owner, undefined, connOptions);
     this.#options = options;
-    this.#vadStream = options.vad.stream();
     this.label = `early-stream<${options.inner.label}>`;
+    this.#vadEvents = new ReadableStream<VADEvent>({
+      start: (controller) => {
+        this.#vadQueue = controller;
+      },
+    });
+    this.#unsubscribe = options.vad.subscribe((event) => {
+      // (runs inside the session's VAD loop: never throws, even once this stream has stopped reading)
+      try {
+        this.#vadQueue.enqueue(owned(event));
+      } catch {}
+    });
   }
 
   override close(): void {
+    if (this.closed) return;
+    this.#unsubscribe();
+    try {
+      this.#vadQueue.close();
+    } catch {} // (the reader already stopped)
     this.#cancelEarly();
     super.close();
-    this.#vadStream.close();
   }
 
   // The inner STT reports its own metrics; the base class would report the stream's as well.
   protected override async monitorMetrics(): Promise<void> {}
 
   protected async run(): Promise<void> {
-    const forward = async () => {
-      for await (const input of this.input) {
-        if (input === stt.SpeechStream.FLUSH_SENTINEL) this.#vadStream.flush();
-        else this.#vadStream.pushFrame(input);
-      }
-      // No vadStream.endInput(): in agents-js 1.9 it closes a locked stream, and the rejection would
-      // end the process. The VAD stream ends with close().
+    // The session's VAD stream hears the same audio; read so that it does not pile up.
+    const drain = async () => {
+      for await (const _ of this.input);
     };
     const recognize = async () => {
-      for await (const event of this.#vadStream) await this.#onVad(event);
+      for await (const event of this.#vadEvents) await this.#onVad(event);
     };
-    await Promise.all([forward(), recognize()]);
+    await Promise.all([drain(), recognize()]);
   }
 
   async #onVad(event: VADEvent): Promise<void> {
@@ -109,8 +126,7 @@ class EarlySpeechStream extends stt.SpeechStream {
         this.#inSpeech = true;
         this.#frames = [];
         this.#bufferedMs = 0;
-        // the VAD's buffer (padding + speech so far, including this window) is reused by the VAD: copied
-        for (const frame of event.frames) this.#append(new AudioFrame(frame.data.slice(), frame.sampleRate, frame.channels, frame.samplesPerChannel));
+        for (const frame of event.frames) this.#append(frame);
         this.output.put({ type: stt.SpeechEventType.START_OF_SPEECH });
         return;
       case VADEventType.INFERENCE_DONE:
@@ -165,6 +181,16 @@ class EarlySpeechStream extends stt.SpeechStream {
       return undefined;
     }
   }
+}
+
+/**
+ * The event as this stream keeps it. A start of speech carries the VAD's buffer (padding + speech
+ * so far, including this window), which the VAD reuses: copied when the event is heard. Each
+ * window's frame is audio the VAD does not reuse.
+ */
+function owned(event: VADEvent): VADEvent {
+  if (event.type !== VADEventType.START_OF_SPEECH) return event;
+  return { ...event, frames: event.frames.map((f) => new AudioFrame(f.data.slice(), f.sampleRate, f.channels, f.samplesPerChannel)) };
 }
 
 /**

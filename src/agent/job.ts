@@ -13,6 +13,7 @@ import { PiperTTS } from './piper-tts.js';
 import { TurnLatencyTracker } from './turn-latency.js';
 import { VoiceAgent } from './voice-agent.js';
 import { EarlySTT } from './early-stt.js';
+import { SharedVAD } from './shared-vad.js';
 import { describeError, openaiTranscriber, ResilientSTT } from './resilient-stt.js';
 import { chatGate, type ConversationEnd, ConversationWatchdog, MAX_CONVERSATION_NOTICE, NO_LLM_NOTICE, STT_APOLOGY, voiceFromMetadata } from './settings.js';
 import { sessionTuning, vadTuning } from './tuning.js';
@@ -178,7 +179,9 @@ async function entry(ctx: JobContext): Promise<void> {
         },
       })
     : undefined;
-  const stt = transcriber && new EarlySTT({ inner: transcriber, vad, earlyMs: config.AGENT_EARLY_TRANSCRIPTION_MS });
+  // one Silero stream per room: the session's, which EarlySTT hears as well
+  const sessionVad = new SharedVAD(vad);
+  const stt = transcriber && new EarlySTT({ inner: transcriber, vad: sessionVad, earlyMs: config.AGENT_EARLY_TRANSCRIPTION_MS });
 
   let providerError: string | undefined;
   const model = conversationLlm(spec.llm, config.AGENT_PROVIDER_TIMEOUT_MS);
@@ -187,7 +190,7 @@ async function entry(ctx: JobContext): Promise<void> {
   });
 
   session = new voice.AgentSession({
-    vad,
+    vad: sessionVad,
     stt,
     llm: model,
     tts,

@@ -1,15 +1,17 @@
 /**
  * EarlySTT with the real Silero VAD and a real Whisper server, fed flite speech at real-time pace:
  * the transcription starts at the user's first pause, before the VAD ends the utterance; a pause
- * the user speaks through throws the early transcript away.
+ * the user speaks through throws the early transcript away. As in a session, the audio goes to
+ * both the session's VAD stream (SharedVAD), which a loop reads, and the STT stream.
  */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { type AudioBuffer, initializeLogger, loggerOptions, stt } from '@livekit/agents';
+import { type AudioBuffer, initializeLogger, loggerOptions, stt, VADEventType } from '@livekit/agents';
 import * as silero from '@livekit/agents-plugin-silero';
 import { AudioFrame, dispose } from '@livekit/rtc-node';
 import { EarlySTT } from '../../src/agent/early-stt.js';
+import { SharedVAD } from '../../src/agent/shared-vad.js';
 import { openaiTranscriber, ResilientSTT, type SttFailure } from '../../src/agent/resilient-stt.js';
 import { padWithSilence, pcmFrames, speak } from '../support/speech.js';
 import { startSttServer, type SttTestServer } from '../support/stt-server.js';
@@ -43,6 +45,8 @@ function trimSilence(pcm: Int16Array): Int16Array {
 }
 
 interface Heard {
+  /** When the session's loop read the VAD's end of speech. */
+  sessionEndOfSpeech: number[];
   events: Array<{ type: stt.SpeechEventType; at: number; text?: string }>;
   calls: RecordingSTT['calls'];
   failures: SttFailure[];
@@ -72,7 +76,13 @@ describe('EarlySTT: transcribing at the first pause', { timeout: 300_000 }, () =
     const failures: SttFailure[] = [];
     const provider = openaiTranscriber({ model: server.modelName, apiKey: 'test-key', baseURL: server.baseURL, language: 'en' });
     const recording = new RecordingSTT(new ResilientSTT({ inner: provider, provider: 'test', timeoutMs: 60_000, onFailure: (f) => failures.push(f) }));
-    const stream = new EarlySTT({ inner: recording, vad, earlyMs }).stream();
+    const sessionVad = new SharedVAD(vad);
+    const vadStream = sessionVad.stream();
+    const sessionEndOfSpeech: number[] = [];
+    const sessionReading = (async () => {
+      for await (const event of vadStream) if (event.type === VADEventType.END_OF_SPEECH) sessionEndOfSpeech.push(performance.now());
+    })();
+    const stream = new EarlySTT({ inner: recording, vad: sessionVad, earlyMs }).stream();
     const events: Heard['events'] = [];
     const reading = (async () => {
       for await (const event of stream) events.push({ type: event.type, at: performance.now(), text: event.alternatives?.[0]?.text });
@@ -80,15 +90,18 @@ describe('EarlySTT: transcribing at the first pause', { timeout: 300_000 }, () =
     const started = performance.now();
     let playedMs = 0;
     for (const samples of pcmFrames(pcm, RATE, 20)) {
-      stream.pushFrame(new AudioFrame(samples, RATE, 1, samples.length));
+      const frame = new AudioFrame(samples, RATE, 1, samples.length);
+      vadStream.pushFrame(frame);
+      stream.pushFrame(frame);
       playedMs += 20;
       const ahead = started + playedMs - performance.now();
       if (ahead > 0) await sleep(ahead);
     }
     await sleep(settleMs);
     stream.close();
-    await reading.catch(() => {});
-    return { events, calls: recording.calls, failures };
+    vadStream.close();
+    await Promise.all([reading.catch(() => {}), sessionReading.catch(() => {})]);
+    return { sessionEndOfSpeech, events, calls: recording.calls, failures };
   }
 
   const finals = (heard: Heard) => heard.events.filter((e) => e.type === stt.SpeechEventType.FINAL_TRANSCRIPT);
@@ -98,6 +111,8 @@ describe('EarlySTT: transcribing at the first pause', { timeout: 300_000 }, () =
     const heard = await listen(padWithSilence(first, RATE, 1500), 150);
     const end = endOfSpeech(heard);
     assert.ok(end, 'the VAD ended the utterance');
+    assert.equal(heard.sessionEndOfSpeech.length, 1, "the session's VAD stream ended it");
+    assert.ok(end.at >= heard.sessionEndOfSpeech[0]!, "heard from the session's VAD stream, once the session has read it");
     assert.equal(heard.calls.length, 1, 'one transcription for one utterance');
     const call = heard.calls[0]!;
     assert.ok(call.at < end.at - 100, `the transcription started ${Math.round(end.at - call.at)} ms before the end of the utterance`);
