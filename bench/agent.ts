@@ -14,7 +14,8 @@
  *
  * Targets (issue 12) are printed as met / NOT met; the figures are the result.
  * Environment (bench harness only): BENCH_AGENT_TURNS (default 8), BENCH_AGENT_ROOMS (default 1,4,8),
- * BENCH_AGENT_ROOM_TURNS (turns per room in the concurrency runs, default 3), BENCH_AGENT_SERVICE_LOG (a file that
+ * BENCH_AGENT_ROOM_TURNS (turns per room in the concurrency runs, default 3), BENCH_AGENT_INTERRUPTIONS (talking over
+ * the agent, default 5), BENCH_AGENT_SERVICE_LOG (a file that
  * receives the service's log at debug level, for per-request timings). AGENT_* and LOCAL_* variables are
  * passed to the service, to compare turn-taking settings (AGENT_ENDPOINTING_DELAY_MS, ...).
  */
@@ -45,6 +46,7 @@ const roomCounts = (process.env['BENCH_AGENT_ROOMS'] ?? '1,4,8')
   .map(Number)
   .filter((n) => n >= 1);
 const roomTurns = Math.max(1, Number(process.env['BENCH_AGENT_ROOM_TURNS'] ?? 3) || 3);
+const interruptionsWanted = Math.max(1, Number(process.env['BENCH_AGENT_INTERRUPTIONS'] ?? 5) || 5);
 const TURN_MS = 90_000;
 const serviceLog = process.env['BENCH_AGENT_SERVICE_LOG'] || undefined;
 
@@ -141,7 +143,7 @@ try {
     process.stderr.write(`turn ${i + 1}/${turnsWanted}: ${Math.round(ms)} ms\n`);
   }
   // 2. talking over a long answer; a trial counts only when the agent was audibly speaking as the user started
-  for (let attempt = 0; attempt < 8 && bargeIns.length < 3; attempt++) {
+  for (let attempt = 0; attempt < interruptionsWanted * 3 && bargeIns.length < interruptionsWanted; attempt++) {
     const { endedAt } = await participant.say(await speech48k(LONG_ANSWER));
     const first = await participant.firstSoundAfter(endedAt, TURN_MS);
     await new Promise((r) => setTimeout(r, 1200));
@@ -153,7 +155,7 @@ try {
     if (speakingAtOnset) bargeIns.push(lastLoud - stop.startedAt);
     process.stderr.write(
       speakingAtOnset
-        ? `interruption ${bargeIns.length}/3: agent silent ${Math.round(lastLoud - stop.startedAt)} ms after the user started\n`
+        ? `interruption ${bargeIns.length}/${interruptionsWanted}: agent silent ${Math.round(lastLoud - stop.startedAt)} ms after the user started\n`
         : 'interruption attempt skipped: the agent was between sentences (or done) when the user started\n',
     );
     const reply = await participant.firstSoundAfter(stop.endedAt, TURN_MS).catch(() => undefined);
