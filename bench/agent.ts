@@ -149,14 +149,16 @@ try {
     await new Promise((r) => setTimeout(r, 1200));
     const stop = await participant.say(await speech48k(STOP));
     const loud = participant.heard.filter((f) => f.at > first && f.rms > SOUND_RMS);
-    const speakingAtOnset = loud.some((f) => f.at > stop.startedAt - 100 && f.at <= stop.startedAt);
     // the agent's answer to "stop" cannot start before the user finished saying it
     const lastLoud = loud.filter((f) => f.at <= stop.endedAt).at(-1)?.at ?? stop.startedAt;
+    // Counted only when the agent was still sounding at the user's onset: one that had just paused
+    // between words or sentences would give a time of 0 or less that measures nothing.
+    const speakingAtOnset = loud.some((f) => f.at > stop.startedAt - 100 && f.at <= stop.startedAt) && lastLoud >= stop.startedAt;
     if (speakingAtOnset) bargeIns.push(lastLoud - stop.startedAt);
     process.stderr.write(
       speakingAtOnset
         ? `interruption ${bargeIns.length}/${interruptionsWanted}: agent silent ${Math.round(lastLoud - stop.startedAt)} ms after the user started\n`
-        : 'interruption attempt skipped: the agent was between sentences (or done) when the user started\n',
+        : 'interruption attempt skipped: the agent was silent (between words or sentences, or done) when the user started\n',
     );
     const reply = await participant.firstSoundAfter(stop.endedAt, TURN_MS).catch(() => undefined);
     if (reply) await participant.soundEnd(reply, 1500, TURN_MS);

@@ -31,8 +31,8 @@ export function sessionTuning(config: TuningConfig): Partial<voice.AgentSessionO
         enabled: true,
         // 'adaptive' would ask LiveKit Cloud whether overlapping speech is a real interruption.
         mode: 'vad',
-        // The user must be heard for this long before the agent stops: short enough to stop within
-        // half a second, long enough that a cough does not.
+        // The user must be heard for this long before the agent stops: with the WebRTC path both
+        // ways, 100 ms has the agent silent about 300 ms after the user's onset.
         minDuration: config.AGENT_INTERRUPT_MIN_MS,
         minWords: 0,
         // Speaking over the agent stops it for good. Resuming after a "false" interruption keys on
