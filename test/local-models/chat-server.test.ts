@@ -109,6 +109,9 @@ describe('local LLM server (real SmolLM2-135M-Instruct, OpenAI-compatible)', () 
     const nextPrompt = next.usage?.prompt_tokens ?? 0;
     // the first request's prompt is held already (its answer may be tokenised slightly differently)
     assert.ok(cached >= firstPrompt && cached < nextPrompt, `cached ${cached} of ${nextPrompt}, first prompt ${firstPrompt}`);
+    // After the answer the server evaluated the template's end of answer and next user header, so
+    // only the question (about 5 tokens) and the assistant header (about 5) are left.
+    assert.ok(nextPrompt - cached <= 11, `evaluated ${nextPrompt - cached} new tokens: cached ${cached} of ${nextPrompt}`);
     const other = await client.chat.completions.create({
       model: 'x',
       max_tokens: 4,

@@ -55,6 +55,8 @@ interface LlamaSequence {
 type HistoryItem = { type: 'system'; text: string } | { type: 'user'; text: string } | { type: 'model'; response: string[] };
 interface LlamaChat {
   generateResponse(history: HistoryItem[], options: Record<string, unknown>): Promise<{ response: string; metadata: { stopReason: string } }>;
+  /** With `maxTokens: 0`: evaluates the history and the start of a user turn holding `initialUserPrompt`. */
+  loadChatAndCompleteUserMessage(history: HistoryItem[], options: { initialUserPrompt: string; maxTokens: number }): Promise<unknown>;
   dispose(): void;
 }
 
@@ -84,7 +86,8 @@ interface PooledSequence {
  * kept: a request takes the free one whose evaluated turns share the longest prefix with its own,
  * and node-llama-cpp evaluates only what differs. In a conversation that is the new user turn, not
  * the instructions and the whole history again: prompt evaluation dominates time to first token
- * on a CPU.
+ * on a CPU. After each answer the sequence also evaluates the start of the next user turn (the
+ * template's end of answer and user header, about 5 tokens), while the answer is being spoken.
  */
 export class LlamaEngine implements ChatEngine {
   private readonly waiting: Array<() => void> = [];
@@ -129,41 +132,52 @@ export class LlamaEngine implements ChatEngine {
   async generate(turns: ChatTurn[], options: GenerateOptions): Promise<Generation> {
     const keys = turns.map(turnKey);
     const pooled = await this.acquire(keys);
-    let answered: string[] = [];
+    // what the sequence holds afterwards: unknown unless the answer completes
+    pooled.turns = [];
+    let chat: LlamaChat | undefined;
+    let answered: HistoryItem[] | undefined;
     try {
       if (options.signal.aborted) return { text: '', finishReason: 'stop', promptTokens: 0, completionTokens: 0 };
       const held = pooled.sequence.contextTokens;
-      const chat = new this.lib.LlamaChat({ contextSequence: pooled.sequence, chatWrapper: this.chatWrapper });
+      chat = new this.lib.LlamaChat({ contextSequence: pooled.sequence, chatWrapper: this.chatWrapper });
+      const history = toHistory(turns);
       let completionTokens = 0;
-      try {
-        const result = await chat.generateResponse(toHistory(turns), {
-          maxTokens: options.maxTokens,
-          temperature: options.temperature,
-          seed: options.seed,
-          signal: options.signal,
-          stopOnAbortSignal: true,
-          onTextChunk: options.onText,
-          onToken: (tokens: unknown[]) => {
-            completionTokens += tokens.length;
-          },
-        });
-        answered = [...keys, turnKey({ role: 'assistant', text: result.response })];
-        // the sequence now holds the prompt, then the answer
-        const now = pooled.sequence.contextTokens;
-        const promptTokens = Math.max(0, now.length - completionTokens);
-        return {
-          text: result.response,
-          finishReason: result.metadata.stopReason === 'maxTokens' ? 'length' : 'stop',
-          promptTokens,
-          cachedTokens: Math.min(commonPrefix(held, now), promptTokens),
-          completionTokens,
-        };
-      } finally {
-        chat.dispose();
-      }
+      const result = await chat.generateResponse(history, {
+        maxTokens: options.maxTokens,
+        temperature: options.temperature,
+        seed: options.seed,
+        signal: options.signal,
+        stopOnAbortSignal: true,
+        onTextChunk: options.onText,
+        onToken: (tokens: unknown[]) => {
+          completionTokens += tokens.length;
+        },
+      });
+      pooled.turns = [...keys, turnKey({ role: 'assistant', text: result.response })];
+      answered = [...history.slice(0, -1), { type: 'model', response: [result.response] }];
+      // the sequence now holds the prompt, then the answer
+      const now = pooled.sequence.contextTokens;
+      const promptTokens = Math.max(0, now.length - completionTokens);
+      return {
+        text: result.response,
+        finishReason: result.metadata.stopReason === 'maxTokens' ? 'length' : 'stop',
+        promptTokens,
+        cachedTokens: Math.min(commonPrefix(held, now), promptTokens),
+        completionTokens,
+      };
     } finally {
-      // what the sequence now holds: the prompt and its answer (a failed or aborted request: unknown)
-      pooled.turns = answered;
+      void this.release(pooled, chat, answered);
+    }
+  }
+
+  /** Returns the sequence to the pool; after an answer, once it has evaluated the next user turn's start. */
+  private async release(pooled: PooledSequence, chat: LlamaChat | undefined, answered: HistoryItem[] | undefined): Promise<void> {
+    try {
+      if (chat && answered) await chat.loadChatAndCompleteUserMessage(answered, { initialUserPrompt: '', maxTokens: 0 });
+    } catch {
+      // only a head start: the next request evaluates whatever differs
+    } finally {
+      chat?.dispose();
       this.free.push(pooled);
       this.waiting.shift()?.();
     }
