@@ -151,14 +151,15 @@ try {
     const loud = participant.heard.filter((f) => f.at > first && f.rms > SOUND_RMS);
     // the agent's answer to "stop" cannot start before the user finished saying it
     const lastLoud = loud.filter((f) => f.at <= stop.endedAt).at(-1)?.at ?? stop.startedAt;
-    // Counted only when the agent was still sounding at the user's onset: one that had just paused
-    // between words or sentences would give a time of 0 or less that measures nothing.
-    const speakingAtOnset = loud.some((f) => f.at > stop.startedAt - 100 && f.at <= stop.startedAt) && lastLoud >= stop.startedAt;
+    // Counted only when the agent was still sounding at the user's onset and for 100 ms after it:
+    // nothing can make it stop sooner (the VAD alone needs 4 windows of speech), so a shorter time
+    // is the agent reaching the end of a sentence as the user started, and measures nothing.
+    const speakingAtOnset = loud.some((f) => f.at > stop.startedAt - 100 && f.at <= stop.startedAt) && lastLoud >= stop.startedAt + 100;
     if (speakingAtOnset) bargeIns.push(lastLoud - stop.startedAt);
     process.stderr.write(
       speakingAtOnset
         ? `interruption ${bargeIns.length}/${interruptionsWanted}: agent silent ${Math.round(lastLoud - stop.startedAt)} ms after the user started\n`
-        : 'interruption attempt skipped: the agent was silent (between words or sentences, or done) when the user started\n',
+        : 'interruption attempt skipped: the agent was silent at the user\'s onset or reached a pause within 100 ms of it\n',
     );
     const reply = await participant.firstSoundAfter(stop.endedAt, TURN_MS).catch(() => undefined);
     if (reply) await participant.soundEnd(reply, 1500, TURN_MS);

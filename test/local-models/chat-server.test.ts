@@ -99,6 +99,8 @@ describe('local LLM server (real SmolLM2-135M-Instruct, OpenAI-compatible)', () 
     const answer = first.choices[0]?.message.content ?? '';
     const firstPrompt = first.usage?.prompt_tokens ?? 0;
     assert.ok(firstPrompt > 10, `prompt_tokens ${firstPrompt}`);
+    // the user listens to the answer before asking again
+    await new Promise((r) => setTimeout(r, 1500));
     const next = await client.chat.completions.create({
       model: 'x',
       max_tokens: 16,

@@ -78,7 +78,12 @@ export interface LlamaEngineOptions {
 interface PooledSequence {
   sequence: LlamaSequence;
   turns: string[];
+  /** The last answer's history, until the next user turn's start has been evaluated after it. */
+  answered?: HistoryItem[];
 }
+
+/** How long after an answer its sequence evaluates the next user turn's start (see LlamaEngine). */
+const NEXT_TURN_DELAY_MS = 1000;
 
 /**
  * A GGUF language model run by node-llama-cpp's prebuilt CPU binary (both installed by set-up).
@@ -86,12 +91,15 @@ interface PooledSequence {
  * kept: a request takes the free one whose evaluated turns share the longest prefix with its own,
  * and node-llama-cpp evaluates only what differs. In a conversation that is the new user turn, not
  * the instructions and the whole history again: prompt evaluation dominates time to first token
- * on a CPU. After each answer the sequence also evaluates the start of the next user turn (the
- * template's end of answer and user header, about 5 tokens), while the answer is being spoken.
+ * on a CPU. A second after each answer, if no request has taken the sequence by then, it also
+ * evaluates the start of the next user turn (the template's end of answer and user header, about
+ * 5 tokens) while the answer is being spoken. Right after the answer it would slow the speech of its
+ * first sentence down more than it saves.
  */
 export class LlamaEngine implements ChatEngine {
   private readonly waiting: Array<() => void> = [];
   private readonly free: PooledSequence[] = [];
+  private disposed = false;
 
   private constructor(
     readonly name: string,
@@ -134,12 +142,11 @@ export class LlamaEngine implements ChatEngine {
     const pooled = await this.acquire(keys);
     // what the sequence holds afterwards: unknown unless the answer completes
     pooled.turns = [];
-    let chat: LlamaChat | undefined;
-    let answered: HistoryItem[] | undefined;
+    pooled.answered = undefined;
+    const chat = new this.lib.LlamaChat({ contextSequence: pooled.sequence, chatWrapper: this.chatWrapper });
     try {
       if (options.signal.aborted) return { text: '', finishReason: 'stop', promptTokens: 0, completionTokens: 0 };
       const held = pooled.sequence.contextTokens;
-      chat = new this.lib.LlamaChat({ contextSequence: pooled.sequence, chatWrapper: this.chatWrapper });
       const history = toHistory(turns);
       let completionTokens = 0;
       const result = await chat.generateResponse(history, {
@@ -154,7 +161,7 @@ export class LlamaEngine implements ChatEngine {
         },
       });
       pooled.turns = [...keys, turnKey({ role: 'assistant', text: result.response })];
-      answered = [...history.slice(0, -1), { type: 'model', response: [result.response] }];
+      pooled.answered = [...history.slice(0, -1), { type: 'model', response: [result.response] }];
       // the sequence now holds the prompt, then the answer
       const now = pooled.sequence.contextTokens;
       const promptTokens = Math.max(0, now.length - completionTokens);
@@ -166,24 +173,37 @@ export class LlamaEngine implements ChatEngine {
         completionTokens,
       };
     } finally {
-      void this.release(pooled, chat, answered);
+      chat.dispose();
+      this.release(pooled);
+      const answered = pooled.answered;
+      if (answered) setTimeout(() => void this.evaluateNextTurnStart(pooled, answered), NEXT_TURN_DELAY_MS).unref();
     }
   }
 
-  /** Returns the sequence to the pool; after an answer, once it has evaluated the next user turn's start. */
-  private async release(pooled: PooledSequence, chat: LlamaChat | undefined, answered: HistoryItem[] | undefined): Promise<void> {
+  /** If the sequence is still free and holds that answer: the next user turn's start, evaluated ahead. */
+  private async evaluateNextTurnStart(pooled: PooledSequence, answered: HistoryItem[]): Promise<void> {
+    const index = this.free.indexOf(pooled);
+    if (index < 0 || pooled.answered !== answered || this.disposed) return;
+    this.free.splice(index, 1);
+    pooled.answered = undefined;
+    const chat = new this.lib.LlamaChat({ contextSequence: pooled.sequence, chatWrapper: this.chatWrapper });
     try {
-      if (chat && answered) await chat.loadChatAndCompleteUserMessage(answered, { initialUserPrompt: '', maxTokens: 0 });
+      await chat.loadChatAndCompleteUserMessage(answered, { initialUserPrompt: '', maxTokens: 0 });
     } catch {
       // only a head start: the next request evaluates whatever differs
     } finally {
-      chat?.dispose();
-      this.free.push(pooled);
-      this.waiting.shift()?.();
+      chat.dispose();
+      this.release(pooled);
     }
   }
 
+  private release(pooled: PooledSequence): void {
+    this.free.push(pooled);
+    this.waiting.shift()?.();
+  }
+
   async dispose(): Promise<void> {
+    this.disposed = true;
     await this.context.dispose();
     await this.model.dispose();
     await this.llama.dispose();
