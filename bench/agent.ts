@@ -7,7 +7,9 @@
  * - voice to voice: the user stops speaking -> the agent's first audio, per turn (p50, p95), with
  *   the service's own breakdown from its "turn latency" log line (end of utterance, STT, LLM first
  *   token and first sentence, TTS first audio, overhead);
- * - interruption: the user starts talking over a long answer -> the agent's last audio;
+ * - interruption: the user starts talking over a long answer -> the agent's last audible frame
+ *   (above SOUND_RMS, about -44 dBFS), and its last non-zero one (the receiver's loss concealment
+ *   fades the cut audio out over a few tens of ms);
  * - concurrency: 1, 4 and 8 rooms talking at once: voice to voice, and the CPU and memory (RSS, and
  *   PSS, which counts pages shared between processes once) the
  *   service's process tree (main process, job processes, model servers) adds per room.
@@ -37,7 +39,10 @@ const QUESTIONS = [
   'What is two plus two?',
   'Where does the sun rise?',
 ];
-const LONG_ANSWER = 'Tell me a long story about a dragon who learns to cook.';
+// The default instructions ask for one or two short sentences: a request for a story gets one. A
+// sentence to say back is long whatever the instructions, and has few pauses to interrupt in.
+const LONG_ANSWER =
+  'Please say this back to me: the quick brown fox jumps over the lazy dog and then runs across the wide green field past the old red barn and down to the river.';
 const STOP = 'Stop, please.';
 
 const turnsWanted = Math.max(5, Number(process.env['BENCH_AGENT_TURNS'] ?? 8) || 8);
@@ -124,6 +129,8 @@ async function turnLog(room: string, index: number): Promise<TurnLog | undefined
 let failure: unknown;
 const single: Array<{ ms: number; log: TurnLog | undefined }> = [];
 const bargeIns: number[] = [];
+/** Until the agent's audio is digital silence: the fade-out of the receiver's loss concealment included. */
+const bargeInsToZero: number[] = [];
 const concurrency: Array<{
   rooms: number;
   turns: number[];
@@ -155,11 +162,15 @@ try {
     // nothing can make it stop sooner (the VAD alone needs 4 windows of speech), so a shorter time
     // is the agent reaching the end of a sentence as the user started, and measures nothing.
     const speakingAtOnset = loud.some((f) => f.at > stop.startedAt - 100 && f.at <= stop.startedAt) && lastLoud >= stop.startedAt + 100;
-    if (speakingAtOnset) bargeIns.push(lastLoud - stop.startedAt);
+    const lastSound = participant.heard.filter((f) => f.at > first && f.at <= stop.endedAt && f.rms >= 1).at(-1)?.at ?? lastLoud;
+    if (speakingAtOnset) {
+      bargeIns.push(lastLoud - stop.startedAt);
+      bargeInsToZero.push(lastSound - stop.startedAt);
+    }
     process.stderr.write(
       speakingAtOnset
-        ? `interruption ${bargeIns.length}/${interruptionsWanted}: agent silent ${Math.round(lastLoud - stop.startedAt)} ms after the user started\n`
-        : 'interruption attempt skipped: the agent was silent at the user\'s onset or reached a pause within 100 ms of it\n',
+        ? `interruption ${bargeIns.length}/${interruptionsWanted}: agent silent ${Math.round(lastLoud - stop.startedAt)} ms after the user started (digital silence after ${Math.round(lastSound - stop.startedAt)})\n`
+        : "interruption attempt skipped: the agent was silent at the user's onset or reached a pause within 100 ms of it\n",
     );
     const reply = await participant.firstSoundAfter(stop.endedAt, TURN_MS).catch(() => undefined);
     if (reply) await participant.soundEnd(reply, 1500, TURN_MS);
@@ -235,6 +246,7 @@ row('    of which first token', field('llm_ttft_ms'));
 row('  TTS first audio', field('tts_ttfb_ms'));
 row('  overhead (no provider)', field('overhead_ms'));
 row('interruption: agent silent after (ms)', bargeIns);
+row('  until digital silence', bargeInsToZero);
 write();
 write(
   `${'rooms'.padEnd(8)}${'turns'.padStart(6)}${'no answer'.padStart(10)}${'v2v p50'.padStart(9)}${'v2v p95'.padStart(9)}${'CPU %/room'.padStart(12)}${'RSS MB/room'.padStart(13)}${'PSS MB/room'.padStart(13)}${'idle RSS MB'.padStart(13)}`,
