@@ -1,4 +1,5 @@
 /** Entrypoint: validate configuration, compose the mode's components, serve ops endpoints, drain on signals. */
+import './ops/no-telemetry.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from './app.js';

@@ -1,3 +1,4 @@
+import '../ops/no-telemetry.js';
 import { type JobContext, type JobProcess, defineAgent, tokenize, tts as ttsBase, voice } from '@livekit/agents';
 import * as silero from '@livekit/agents-plugin-silero';
 import { ParticipantKind, RoomEvent } from '@livekit/rtc-node';

@@ -23,20 +23,24 @@ import { wordAccuracy } from '../support/word-accuracy.js';
 
 const TURN_MS = 60_000;
 
-/** Command lines of the direct children of `pid` (Linux /proc). */
-function childCommandLines(pid: number): string[] {
-  const lines: string[] = [];
+/** The direct children of `pid` and their command lines (Linux /proc). */
+function children(pid: number): Array<{ pid: number; cmd: string }> {
+  const found: Array<{ pid: number; cmd: string }> = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) lines.push(readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim());
+      if (ppid === pid) found.push({ pid: Number(entry), cmd: readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim() });
     } catch {
       // the process ended meanwhile
     }
   }
-  return lines;
+  return found;
+}
+
+function childCommandLines(pid: number): string[] {
+  return children(pid).map((child) => child.cmd);
 }
 
 interface LocalModelStatus {
@@ -129,6 +133,18 @@ describe('agent mode with no provider configured: local models by default', { ti
       assert.doesNotMatch(cmd, /tsx/, cmd);
     }
     assert.match(readFileSync(`/proc/${service.pid}/cmdline`, 'utf8'), /tsx/, 'the service itself runs TypeScript through tsx');
+  });
+
+  it('keeps onnxruntime from recording (and uploading) telemetry in the service and its job processes', () => {
+    const jobs = children(service.pid!).filter((child) => child.cmd.includes('job_proc_lazy_main'));
+    assert.ok(jobs.length >= 1);
+    for (const pid of [service.pid!, ...jobs.map((job) => job.pid)]) {
+      const maps = readFileSync(`/proc/${pid}/maps`, 'utf8');
+      assert.match(maps, /libonnxruntime/, `process ${pid} runs onnxruntime (Piper or the VAD)`);
+      assert.doesNotMatch(maps, /onnxruntime\.db/, `process ${pid} opened onnxruntime's telemetry database`);
+    }
+    // the service sets it for what it starts; its own environment at exec is the test's
+    for (const job of jobs) assert.match(readFileSync(`/proc/${job.pid}/environ`, 'utf8'), /(^|\0)ORT_DISABLE_TELEMETRY=1\0/);
   });
 
   it('a language model process that hangs mid-conversation costs one apology, is replaced, and answers again', async () => {
