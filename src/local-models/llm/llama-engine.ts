@@ -99,6 +99,8 @@ const NEXT_TURN_DELAY_MS = 1000;
 export class LlamaEngine implements ChatEngine {
   private readonly waiting: Array<() => void> = [];
   private readonly free: PooledSequence[] = [];
+  /** Sequences evaluating a next turn's start (see evaluateNextTurnStart). */
+  private readonly preparing = new Set<PooledSequence>();
   private disposed = false;
 
   private constructor(
@@ -185,6 +187,7 @@ export class LlamaEngine implements ChatEngine {
     const index = this.free.indexOf(pooled);
     if (index < 0 || pooled.answered !== answered || this.disposed) return;
     this.free.splice(index, 1);
+    this.preparing.add(pooled);
     pooled.answered = undefined;
     const chat = new this.lib.LlamaChat({ contextSequence: pooled.sequence, chatWrapper: this.chatWrapper });
     try {
@@ -193,13 +196,15 @@ export class LlamaEngine implements ChatEngine {
       // only a head start: the next request evaluates whatever differs
     } finally {
       chat.dispose();
+      this.preparing.delete(pooled);
       this.release(pooled);
     }
   }
 
   private release(pooled: PooledSequence): void {
     this.free.push(pooled);
-    this.waiting.shift()?.();
+    // every waiter looks again, in the order they came: the first that can take a sequence does
+    for (const wake of this.waiting.splice(0)) wake();
   }
 
   async dispose(): Promise<void> {
@@ -209,20 +214,26 @@ export class LlamaEngine implements ChatEngine {
     await this.llama.dispose();
   }
 
-  /** The free sequence whose turns share the longest prefix with `keys` (waits while none is free). */
+  /**
+   * The free sequence whose turns share the longest prefix with `keys`. Waits while none is free, or
+   * while one that shares more is evaluating a next turn's start (a few tens of ms; taking another
+   * would evaluate the whole conversation again).
+   */
   private async acquire(keys: string[]): Promise<PooledSequence> {
-    while (this.free.length === 0) await new Promise<void>((r) => this.waiting.push(r));
-    let best = 0;
-    let bestShared = -1;
-    this.free.forEach((candidate, index) => {
-      let shared = 0;
-      while (shared < keys.length && shared < candidate.turns.length && candidate.turns[shared] === keys[shared]) shared++;
-      if (shared > bestShared) {
-        best = index;
-        bestShared = shared;
-      }
-    });
-    return this.free.splice(best, 1)[0]!;
+    for (;;) {
+      let best = -1;
+      let bestShared = -1;
+      this.free.forEach((candidate, index) => {
+        const shared = commonPrefix(candidate.turns, keys);
+        if (shared > bestShared) {
+          best = index;
+          bestShared = shared;
+        }
+      });
+      const better = [...this.preparing].some((candidate) => commonPrefix(candidate.turns, keys) > bestShared);
+      if (best >= 0 && !better) return this.free.splice(best, 1)[0]!;
+      await new Promise<void>((r) => this.waiting.push(r));
+    }
   }
 }
 
