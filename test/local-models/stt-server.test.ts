@@ -13,6 +13,7 @@ import { DEFAULT_SILENCE_THRESHOLD_DBFS, loudestWindowDbfs } from '../../src/loc
 import { WhisperEngine } from '../../src/local-models/stt/whisper-engine.js';
 import { createLogger } from '../../src/ops/logger.js';
 import { PiperEngine } from '../../src/tts/engine.js';
+import { speak as flite } from '../support/speech.js';
 import { requireWhisperModel } from '../support/whisper-model.js';
 import { wordAccuracy } from '../support/word-accuracy.js';
 import { TEST_VOICE, requireTestVoice } from '../support/voices.js';
@@ -160,6 +161,22 @@ describe('local STT server: Whisper tiny.en (ggml) behind the OpenAI transcripti
     const overall = weighted / words;
     t.diagnostic(`word accuracy ${(overall * 100).toFixed(1)} %`);
     assert.ok(overall >= 0.9, `word accuracy ${(overall * 100).toFixed(1)} % is below 90 %`);
+  });
+
+  it('transcribes again, at the safe context, a clip whose fast first pass repeats itself', async () => {
+    // flite's "What color is grass?" starting at its first sound, 300 ms of silence after: at a 10 s context
+    // whisper.cpp repeats the sentence through its temperature fallback for about 9 s (measured)
+    const { pcm } = await flite('What color is grass?', { sampleRate: 16_000 });
+    const first = pcm.findIndex((v) => Math.abs(v) > 300);
+    const last = pcm.findLastIndex((v) => Math.abs(v) > 300);
+    const samples = new Float32Array(last - first + 1 + 16 * 300);
+    samples.set(toFloat(pcm.subarray(first, last + 1)));
+    const started = performance.now();
+    const { text } = await engine.transcribe(samples);
+    const ms = performance.now() - started;
+    assert.equal(wordAccuracy('What color is grass?', text), 1, `heard "${text}"`);
+    assert.doesNotMatch(text, /grass.*grass/i, `heard "${text}"`);
+    assert.ok(ms < 5000, `took ${Math.round(ms)} ms (a loop takes about 9 s)`);
   });
 
   it('hears an utterance shorter than a second', async () => {

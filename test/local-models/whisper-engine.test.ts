@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { LocalModelFileError } from '../../src/local-models/model-files.js';
 import { loudestWindowDbfs } from '../../src/local-models/stt/silence-gate.js';
 import { audioContextFor, TranscriptionError, WhisperEngine } from '../../src/local-models/stt/whisper-engine.js';
+import { firstPassMaxTokens, repeatsItself, SAFE_AUDIO_CTX } from '../../src/local-models/stt/whisper-worker-protocol.js';
 import { createLogger } from '../../src/ops/logger.js';
 import { requireWhisperModel } from '../support/whisper-model.js';
 
@@ -158,10 +159,20 @@ parentPort.on('message', (msg) => {
   });
 
   it('scales the encoder context to short clips and uses the full window otherwise', () => {
-    assert.equal(audioContextFor(16_000 * 2, 'auto'), 768);
+    assert.equal(audioContextFor(16_000 * 2, 'auto'), 512);
     assert.equal(audioContextFor(16_000 * 20, 'auto'), 1064);
     assert.equal(audioContextFor(16_000 * 29, 'auto'), 0);
     assert.equal(audioContextFor(16_000 * 45, 'auto'), 0);
     assert.equal(audioContextFor(16_000 * 2, 'full'), 0);
+  });
+
+  it('caps only a first pass below the safe context, and knows a transcript that loops', () => {
+    assert.equal(firstPassMaxTokens(16_000 * 3, 512), 3 * 8 + 16);
+    assert.equal(firstPassMaxTokens(16_000 * 3, SAFE_AUDIO_CTX), 0);
+    assert.equal(firstPassMaxTokens(16_000 * 40, 0), 0);
+    assert.equal(repeatsItself('What color is grass? What color is grass? What'), true);
+    assert.equal(repeatsItself('Yes, yes, I know.'), false);
+    assert.equal(repeatsItself('What is the capital of France?'), false);
+    assert.equal(repeatsItself('I said it is what it is, it is.'), false);
   });
 });

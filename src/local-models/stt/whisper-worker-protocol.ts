@@ -17,12 +17,18 @@ const FULL_AUDIO_CTX = 1500;
 /**
  * Smallest encoder context used when it is scaled to the clip (`audioContext: 'auto'`), in positions of 20 ms.
  * whisper.cpp pads every clip to 30 s and the encoder's cost grows with its context, so short clips are
- * several times faster with a smaller one; below ~15 s of context tiny.en starts to mishear and repeat
- * itself (measured on Piper and flite speech), so short clips get at least this much. At 10 and 12.8 s, 4 of
- * 52 short flite questions (depending on the silence around them) made whisper.cpp decode for 7-11 s, repeating
- * the sentence through its temperature fallback (not settable through @napi-rs/whisper); at 15 s none did.
+ * several times faster with a smaller one. At 10 s of context tiny.en transcribes short questions as well as at
+ * 15 s (123 flite clips: mean word accuracy 0.902 against 0.907) in 0.6x the time (p50 248 against 405 ms), but
+ * now and then it repeats the sentence through its temperature fallback for seconds (1 of 164 clips with other
+ * padding: 8.6 s). So that first pass is capped at MAX_TOKENS_PER_SECOND, and a transcript that repeats itself
+ * is transcribed again at SAFE_AUDIO_CTX, where none of those clips looped.
  */
-const MIN_AUDIO_CTX = 768;
+const MIN_AUDIO_CTX = 512;
+/** The context a transcript that repeated itself is transcribed again with (15 s). */
+export const SAFE_AUDIO_CTX = 768;
+/** Tokens of the first pass per second of audio (fast speech is about 5), plus TOKEN_ALLOWANCE. */
+const MAX_TOKENS_PER_SECOND = 8;
+const TOKEN_ALLOWANCE = 16;
 /** Context beyond the clip's own length (1.28 s), so speech at the very end is still seen. */
 const AUDIO_CTX_MARGIN = 64;
 /**
@@ -69,6 +75,28 @@ export function audioContextFor(samples: number, mode: 'auto' | 'full'): number 
   const ctx = Math.ceil((samples / WHISPER_SAMPLE_RATE / WINDOW_SECONDS) * FULL_AUDIO_CTX) + AUDIO_CTX_MARGIN;
   const scaled = Math.max(MIN_AUDIO_CTX, ctx);
   return scaled >= FULL_AUDIO_CTX ? 0 : scaled;
+}
+
+/** The token cap of a first pass at a context below SAFE_AUDIO_CTX (0: none). */
+export function firstPassMaxTokens(samples: number, audioCtx: number): number {
+  if (audioCtx === 0 || audioCtx >= SAFE_AUDIO_CTX) return 0;
+  return Math.ceil((samples / WHISPER_SAMPLE_RATE) * MAX_TOKENS_PER_SECOND) + TOKEN_ALLOWANCE;
+}
+
+/**
+ * Whether a transcript repeats a phrase of three or more words back to back ("what color is grass what color is
+ * grass"): how whisper.cpp's looping shows, and rare in what people say.
+ */
+export function repeatsItself(text: string): boolean {
+  const words = text.toLowerCase().match(/[a-z0-9']+/g) ?? [];
+  for (let n = 3; 2 * n <= words.length; n++) {
+    for (let i = 0; i + 2 * n <= words.length; i++) {
+      let same = true;
+      for (let k = 0; k < n && same; k++) same = words[i + k] === words[i + n + k];
+      if (same) return true;
+    }
+  }
+  return false;
 }
 
 /** Whether a clip of `samples` fits one window, so it can be decoded as one segment. */

@@ -6,14 +6,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { type Segment, Whisper, WhisperFullParams, WhisperSamplingStrategy } from '@napi-rs/whisper';
 import type { TranscriptionSegment } from './transcription-types.js';
-import type { FromWorker, TranscribeMessage, WorkerInit } from './whisper-worker-protocol.js';
+import { type FromWorker, firstPassMaxTokens, repeatsItself, SAFE_AUDIO_CTX, type TranscribeMessage, type WorkerInit } from './whisper-worker-protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('whisper-worker.ts runs as a worker thread of WhisperEngine');
 const init = workerData as WorkerInit;
 const send = (msg: FromWorker) => port.postMessage(msg);
 
-function params(audioCtx: number, language: string, prompt: string, temperature: number, singleSegment: boolean): WhisperFullParams {
+function params(audioCtx: number, language: string, prompt: string, temperature: number, singleSegment: boolean, maxTokens = 0): WhisperFullParams {
   const p = new WhisperFullParams(WhisperSamplingStrategy.Greedy);
   p.nThreads = init.threads;
   p.language = language;
@@ -21,6 +21,7 @@ function params(audioCtx: number, language: string, prompt: string, temperature:
   p.noContext = true;
   p.singleSegment = singleSegment;
   p.audioCtx = audioCtx;
+  if (maxTokens > 0) p.maxTokens = maxTokens;
   p.temperature = temperature;
   p.suppressBlank = true;
   p.suppressNonSpeechTokens = true;
@@ -68,16 +69,22 @@ send({ type: 'ready', multilingual, languages: languages(multilingual), loadMs: 
 port.on('message', async (msg: TranscribeMessage) => {
   // (keepAlive is referenced here so that it lives as long as this handler)
   if (msg.type !== 'transcribe' || !keepAlive) return;
-  const segments: TranscriptionSegment[] = [];
-  try {
-    const p = params(msg.audioCtx, msg.language, msg.prompt, msg.temperature, msg.singleSegment);
+  const pass = async (audioCtx: number, maxTokens: number) => {
+    const segments: TranscriptionSegment[] = [];
+    const p = params(audioCtx, msg.language, msg.prompt, msg.temperature, msg.singleSegment, maxTokens);
     // whisper.cpp timestamps are in units of 10 ms
     p.onNewSegment = (s: Segment) => segments.push({ text: s.text.trim(), startMs: s.start * 10, endMs: s.end * 10 });
-    const t0 = performance.now();
     const text = whisper.full(p, msg.samples);
-    const ms = performance.now() - t0;
     await settle();
-    send({ type: 'result', id: msg.id, text, segments, ms });
+    return { text, segments };
+  };
+  try {
+    const t0 = performance.now();
+    const maxTokens = firstPassMaxTokens(msg.samples.length, msg.audioCtx);
+    let result = await pass(msg.audioCtx, maxTokens);
+    // a loop at the small context (see SAFE_AUDIO_CTX): once more at the safe one
+    if (maxTokens > 0 && repeatsItself(result.text)) result = await pass(SAFE_AUDIO_CTX, 0);
+    send({ type: 'result', id: msg.id, ...result, ms: performance.now() - t0 });
   } catch (err) {
     send({ type: 'failed', id: msg.id, message: (err as Error).message });
   }
