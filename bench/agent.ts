@@ -149,8 +149,11 @@ try {
     single.push({ ms, log: await turnLog(participant.room.name!, i) });
     process.stderr.write(`turn ${i + 1}/${turnsWanted}: ${Math.round(ms)} ms\n`);
   }
-  // 2. talking over a long answer; a trial counts only when the agent was audibly speaking as the user started
+  await participant.leave();
+  // 2. talking over a long answer; a trial counts only when the agent was audibly speaking as the user started.
+  // Each trial in a new room: after a "Stop, please." in its history, the model answers the next request in a few words.
   for (let attempt = 0; attempt < interruptionsWanted * 3 && bargeIns.length < interruptionsWanted; attempt++) {
+    const participant = await join();
     const { endedAt } = await participant.say(await speech48k(LONG_ANSWER));
     const first = await participant.firstSoundAfter(endedAt, TURN_MS);
     await new Promise((r) => setTimeout(r, 1200));
@@ -174,8 +177,8 @@ try {
     );
     const reply = await participant.firstSoundAfter(stop.endedAt, TURN_MS).catch(() => undefined);
     if (reply) await participant.soundEnd(reply, 1500, TURN_MS);
+    await participant.leave();
   }
-  await participant.leave();
 
   // 3. rooms at once
   for (const rooms of roomCounts) {

@@ -262,8 +262,8 @@ export const VARIABLES = {
   },
   AGENT_INTERRUPT_MIN_MS: {
     schema: int(50, 2000),
-    default: '100',
-    doc: 'How long the user must be heard over the agent before it stops speaking: shorter stops sooner, longer ignores coughs. The VAD hears speech in 32 ms windows, so 100 stops after the 4th (128 ms).',
+    default: '64',
+    doc: 'How long the user must be heard over the agent before it stops speaking: shorter stops sooner, longer ignores coughs. The VAD hears speech in 32 ms windows and starts speech after 2; 64 stops at the window after that (96 ms of speech), 100 at the 4th (128 ms).',
   },
   AGENT_JOB_SEMI_SPACE_MB: {
     schema: int(0, 64),
