@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { LocalModelFileError } from '../../src/local-models/model-files.js';
 import { loudestWindowDbfs } from '../../src/local-models/stt/silence-gate.js';
 import { audioContextFor, TranscriptionError, WhisperEngine } from '../../src/local-models/stt/whisper-engine.js';
-import { firstPassMaxTokens, repeatsItself, SAFE_AUDIO_CTX } from '../../src/local-models/stt/whisper-worker-protocol.js';
+import { firstPass, repeatsItself, SAFE_AUDIO_CTX } from '../../src/local-models/stt/whisper-worker-protocol.js';
 import { createLogger } from '../../src/ops/logger.js';
 import { requireWhisperModel } from '../support/whisper-model.js';
 
@@ -166,10 +166,11 @@ parentPort.on('message', (msg) => {
     assert.equal(audioContextFor(16_000 * 2, 'full'), 0);
   });
 
-  it('caps only a first pass below the safe context, and knows a transcript that loops', () => {
-    assert.equal(firstPassMaxTokens(16_000 * 3, 512), 3 * 8 + 16);
-    assert.equal(firstPassMaxTokens(16_000 * 3, SAFE_AUDIO_CTX), 0);
-    assert.equal(firstPassMaxTokens(16_000 * 40, 0), 0);
+  it('caps only an English first pass below the safe context, and knows a transcript that loops', () => {
+    assert.deepEqual(firstPass(16_000 * 3, 512, 'en'), { audioCtx: 512, maxTokens: 3 * 8 + 16 });
+    assert.deepEqual(firstPass(16_000 * 3, 512, 'ja'), { audioCtx: SAFE_AUDIO_CTX, maxTokens: 0 });
+    assert.deepEqual(firstPass(16_000 * 20, 1064, 'en'), { audioCtx: 1064, maxTokens: 0 });
+    assert.deepEqual(firstPass(16_000 * 40, 0, 'en'), { audioCtx: 0, maxTokens: 0 });
     assert.equal(repeatsItself('What color is grass? What color is grass? What'), true);
     assert.equal(repeatsItself('Yes, yes, I know.'), false);
     assert.equal(repeatsItself('What is the capital of France?'), false);

@@ -26,7 +26,10 @@ const FULL_AUDIO_CTX = 1500;
 const MIN_AUDIO_CTX = 512;
 /** The context a transcript that repeated itself is transcribed again with (15 s). */
 export const SAFE_AUDIO_CTX = 768;
-/** Tokens of the first pass per second of audio (fast speech is about 5), plus TOKEN_ALLOWANCE. */
+/**
+ * Tokens of the first pass per second of audio (fast English is about 5), plus TOKEN_ALLOWANCE: a loop stops there
+ * within a few hundred ms (measured; at 16 per second, a loop still ran for 9 s).
+ */
 const MAX_TOKENS_PER_SECOND = 8;
 const TOKEN_ALLOWANCE = 16;
 /** Context beyond the clip's own length (1.28 s), so speech at the very end is still seen. */
@@ -77,10 +80,14 @@ export function audioContextFor(samples: number, mode: 'auto' | 'full'): number 
   return scaled >= FULL_AUDIO_CTX ? 0 : scaled;
 }
 
-/** The token cap of a first pass at a context below SAFE_AUDIO_CTX (0: none). */
-export function firstPassMaxTokens(samples: number, audioCtx: number): number {
-  if (audioCtx === 0 || audioCtx >= SAFE_AUDIO_CTX) return 0;
-  return Math.ceil((samples / WHISPER_SAMPLE_RATE) * MAX_TOKENS_PER_SECOND) + TOKEN_ALLOWANCE;
+/**
+ * The first pass's encoder context and token cap (0: none). The small context and the cap were measured on English
+ * only: other languages (written in more tokens per second) keep the safe context, uncapped.
+ */
+export function firstPass(samples: number, audioCtx: number, language: string): { audioCtx: number; maxTokens: number } {
+  if (audioCtx === 0 || audioCtx >= SAFE_AUDIO_CTX) return { audioCtx, maxTokens: 0 };
+  if (language !== 'en') return { audioCtx: SAFE_AUDIO_CTX, maxTokens: 0 };
+  return { audioCtx, maxTokens: Math.ceil((samples / WHISPER_SAMPLE_RATE) * MAX_TOKENS_PER_SECOND) + TOKEN_ALLOWANCE };
 }
 
 /**
