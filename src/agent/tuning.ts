@@ -32,7 +32,7 @@ export function sessionTuning(config: TuningConfig): Partial<voice.AgentSessionO
         // 'adaptive' would ask LiveKit Cloud whether overlapping speech is a real interruption.
         mode: 'vad',
         // The user must be heard for this long before the agent stops: with the WebRTC path both
-        // ways, 64 (the window after the VAD's start of speech) has the agent silent about 200 ms
+        // ways, 64 (the window after the VAD's start of speech) has the agent silent 200-290 ms
         // after the user's onset, 100 about 300.
         minDuration: config.AGENT_INTERRUPT_MIN_MS,
         minWords: 0,
