@@ -8,7 +8,9 @@
  * silence and then for the whole transcription. Here the audio heard so far is sent as soon as
  * the silence reaches `earlyMs`; if the user says nothing more before the VAD ends the utterance,
  * that transcript is the final one, so the silence and the transcription overlap. If the user
- * speaks again, the early request is cancelled and the next pause starts another.
+ * speaks again, the early request is cancelled and the next pause starts another once it is twice
+ * as long: a transcription already running on the server finishes unseen, so a user who pauses
+ * often costs a few of them per utterance, not one per pause.
  *
  * Events are those of `stt.StreamAdapter` (start/end of speech, one final transcript per utterance),
  * so the session's turn-taking is unchanged. The utterance's audio comes from the session's own VAD
@@ -77,6 +79,8 @@ class EarlySpeechStream extends stt.SpeechStream {
   #bufferedMs = 0;
   #inSpeech = false;
   #early: EarlyRequest | undefined;
+  /** The silence that starts an early request in this utterance (doubles at each one cancelled). */
+  #earlyMs = 0;
 
   constructor(owner: EarlySTT, options: Required<EarlySTTOptions>, connOptions?: APIConnectOptions) {
     super(owner, undefined, connOptions);
@@ -124,6 +128,7 @@ class EarlySpeechStream extends stt.SpeechStream {
       case VADEventType.START_OF_SPEECH:
         this.#cancelEarly();
         this.#inSpeech = true;
+        this.#earlyMs = this.#options.earlyMs;
         this.#frames = [];
         this.#bufferedMs = 0;
         for (const frame of event.frames) this.#append(frame);
@@ -133,8 +138,11 @@ class EarlySpeechStream extends stt.SpeechStream {
         if (!this.#inSpeech) return;
         // each window's frame is a view of audio the VAD does not reuse: kept as it is
         for (const frame of event.frames) this.#append(frame);
-        if (event.rawAccumulatedSilence === 0) this.#cancelEarly();
-        else if (this.#options.earlyMs > 0 && event.rawAccumulatedSilence >= this.#options.earlyMs && !this.#early) this.#startEarly();
+        if (event.rawAccumulatedSilence === 0) {
+          if (!this.#early) return;
+          this.#cancelEarly();
+          this.#earlyMs *= 2;
+        } else if (this.#earlyMs > 0 && event.rawAccumulatedSilence >= this.#earlyMs && !this.#early) this.#startEarly();
         return;
       case VADEventType.END_OF_SPEECH: {
         this.#inSpeech = false;

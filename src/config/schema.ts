@@ -247,8 +247,8 @@ export const VARIABLES = {
   },
   AGENT_EARLY_TRANSCRIPTION_MS: {
     schema: int(0, 3000),
-    default: '150',
-    doc: 'Silence inside an utterance after which the speech so far is already transcribed, before AGENT_VAD_MIN_SILENCE_MS ends it; the transcript is used when the user says nothing more (0 = transcribe only at the end of the utterance).',
+    default: '64',
+    doc: 'Silence inside an utterance after which the speech so far is already transcribed, before AGENT_VAD_MIN_SILENCE_MS ends it; the transcript is used when the user says nothing more, and each pause the user speaks through doubles it for the rest of the utterance (0 = transcribe only at the end of the utterance).',
   },
   AGENT_ENDPOINTING_DELAY_MS: {
     schema: int(0, 5000),

@@ -11,6 +11,7 @@ import { type AudioBuffer, initializeLogger, loggerOptions, stt, VADEventType } 
 import * as silero from '@livekit/agents-plugin-silero';
 import { AudioFrame, dispose } from '@livekit/rtc-node';
 import { EarlySTT } from '../../src/agent/early-stt.js';
+import { concatInt16 } from '../../src/audio/index.js';
 import { SharedVAD } from '../../src/agent/shared-vad.js';
 import { openaiTranscriber, ResilientSTT, type SttFailure } from '../../src/agent/resilient-stt.js';
 import { padWithSilence, pcmFrames, speak } from '../support/speech.js';
@@ -24,13 +25,20 @@ const SECOND = 'And what about Germany?';
 /** The transcriber as job.ts builds it, recording when each request starts and whether it was cancelled. */
 class RecordingSTT extends stt.STT {
   label = 'recording';
-  readonly calls: Array<{ at: number; aborted: () => boolean }> = [];
+  /** `cancelled`: the request had been aborted when it settled (all of them are once the stream closes). */
+  readonly calls: Array<{ at: number; aborted: () => boolean; cancelled?: boolean }> = [];
   constructor(private readonly inner: stt.STT) {
     super({ streaming: false, interimResults: false });
   }
   protected _recognize(buffer: AudioBuffer, abortSignal?: AbortSignal): Promise<stt.SpeechEvent> {
-    this.calls.push({ at: performance.now(), aborted: () => abortSignal?.aborted ?? false });
-    return this.inner.recognize(buffer, abortSignal);
+    const call: RecordingSTT['calls'][number] = { at: performance.now(), aborted: () => abortSignal?.aborted ?? false };
+    this.calls.push(call);
+    const result = this.inner.recognize(buffer, abortSignal);
+    const settled = () => {
+      call.cancelled = call.aborted();
+    };
+    result.then(settled, settled);
+    return result;
   }
   stream(): stt.SpeechStream {
     throw new Error('not streaming');
@@ -144,6 +152,27 @@ describe('EarlySTT: transcribing at the first pause', { timeout: 300_000 }, () =
     const all = finals(heard);
     assert.equal(all.length, 1, `one final transcript: ${JSON.stringify(all.map((f) => f.text))}`);
     assert.ok(wordAccuracy(`${FIRST} ${SECOND}`, all[0]!.text ?? '') >= 0.8, `heard "${all[0]!.text}"`);
+    assert.deepEqual(heard.failures, []);
+  });
+
+  it('waits twice as long at each pause the user speaks through: a few early transcriptions per utterance, not one per pause', async () => {
+    const phrases = ['Tell me', 'the capital city', 'of France', 'and of Germany', 'please'];
+    const pause = new Int16Array((RATE * 300) / 1000);
+    const parts: Int16Array[] = [];
+    for (const [i, phrase] of phrases.entries()) {
+      if (i > 0) parts.push(pause);
+      parts.push(trimSilence((await speak(phrase, { sampleRate: RATE })).pcm));
+    }
+    const utterance = concatInt16(parts);
+    // four 300 ms pauses: the first two are longer than 64 and 128 ms, the last than neither 512 nor the VAD's 400
+    const heard = await listen(padWithSilence(utterance, RATE, 1500), 64, 6000);
+    assert.equal(heard.events.filter((e) => e.type === stt.SpeechEventType.END_OF_SPEECH).length, 1, 'one utterance');
+    const cancelled = heard.calls.filter((c) => c.cancelled).length;
+    assert.ok(cancelled >= 2 && cancelled <= 3, `${cancelled} early transcriptions cancelled at 4 pauses (each waits twice as long as the one before)`);
+    assert.equal(heard.calls.length - cancelled, 1, 'one transcription of the whole utterance');
+    const all = finals(heard);
+    assert.equal(all.length, 1);
+    assert.ok(wordAccuracy(phrases.join(' '), all[0]!.text ?? '') >= 0.7, `heard "${all[0]!.text}"`);
     assert.deepEqual(heard.failures, []);
   });
 });
