@@ -2,7 +2,7 @@
  * Speech-to-text that starts transcribing at the user's first pause instead of at the end of the
  * utterance.
  *
- * A non-streaming STT (local Whisper, or OpenAI's HTTP endpoint) can only transcribe once the audio
+ * A non-streaming STT (the local Moonshine or Whisper, or OpenAI's HTTP endpoint) can only transcribe once the audio
  * is complete. The framework's `stt.StreamAdapter` waits for the VAD to end the utterance, which
  * takes AGENT_VAD_MIN_SILENCE_MS of silence, and only then sends the audio: the user waits for the
  * silence and then for the whole transcription. Here the audio heard so far is sent as soon as

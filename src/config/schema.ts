@@ -227,7 +227,7 @@ export const VARIABLES = {
   STT_PROVIDER: {
     schema: oneOf(PROVIDER_CHOICES),
     default: 'auto',
-    doc: '`local` (the built-in Whisper model, see LOCAL_STT_MODEL), `openai` (OpenAI, or the server at STT_BASE_URL), `none` (typed chat only), or `auto`: `openai` when OPENAI_API_KEY or STT_BASE_URL is set, else `local`.',
+    doc: '`local` (the built-in speech-to-text model, see LOCAL_STT_MODEL), `openai` (OpenAI, or the server at STT_BASE_URL), `none` (typed chat only), or `auto`: `openai` when OPENAI_API_KEY or STT_BASE_URL is set, else `local`.',
   },
   OPENAI_API_KEY: { schema: optional(text()), secret: true, doc: 'API key for the OpenAI (or compatible) STT and LLM.' },
   LLM_MODEL: { schema: text().pipe(textNonEmpty()), default: 'gpt-4.1-mini', doc: 'Chat model name.' },
@@ -308,7 +308,11 @@ export const VARIABLES = {
     default: 'qwen2.5-coder-0.5b-instruct-q4_k_m.gguf',
     doc: 'GGUF file of the local language model, in MODELS_DIR (set-up installs this one and the smaller, faster, less accurate `SmolLM2-135M-Instruct.Q4_1.gguf`).',
   },
-  LOCAL_STT_MODEL: { schema: modelFile(), default: 'ggml-tiny.en.bin', doc: 'whisper.cpp (ggml) file of the local speech-to-text model, in MODELS_DIR.' },
+  LOCAL_STT_MODEL: {
+    schema: modelFile(),
+    default: 'moonshine-tiny-en',
+    doc: 'Local speech-to-text model in MODELS_DIR: a Moonshine model folder (set-up installs `moonshine-tiny-en`, English) or a whisper.cpp ggml file ending in `.bin` (set-up also installs `ggml-tiny.en.bin`: about 4x slower on short utterances).',
+  },
   LOCAL_MODELS_HOST: {
     schema: host(),
     default: '127.0.0.1',
@@ -345,7 +349,11 @@ export const VARIABLES = {
     default: '256',
     doc: 'Longest answer of the local language model, in tokens (requests asking for more are capped).',
   },
-  LOCAL_STT_THREADS: { schema: int(1, 64), default: '2', doc: 'CPU threads of the local speech-to-text model.' },
+  LOCAL_STT_THREADS: {
+    schema: int(0, 64),
+    default: '0',
+    doc: "CPU threads of the local speech-to-text model; 0 = the model's best on short utterances (Moonshine 1, Whisper 2).",
+  },
   LOCAL_STT_MAX_AUDIO_SECONDS: { schema: int(1, 600), default: '120', doc: 'Longest audio the local speech-to-text server accepts in one request.' },
   LOCAL_MODELS_MAX_QUEUE: {
     schema: int(1, 1000),

@@ -52,6 +52,58 @@ export function checkedModelFile(dir: string, file: string, format: ModelFormat,
   return path;
 }
 
+/** The files of a Moonshine model folder as sherpa-onnx loads them (see scripts/setup/moonshine.sh). */
+export interface MoonshineModelFiles {
+  encoder: string;
+  mergedDecoder: string;
+  tokens: string;
+}
+
+/** ONNX Runtime format files carry this identifier at byte 4 (a FlatBuffers file identifier). */
+const ORT_IDENTIFIER = Buffer.from('ORTM', 'ascii');
+
+/**
+ * The files of the Moonshine model folder `name` in the models folder, after checking each exists and the two
+ * models are ONNX Runtime format files. Errors name the folder (never MODELS_DIR's absolute path) and the set-up command.
+ */
+export function checkedMoonshineModel(dir: string, name: string, variable: string): MoonshineModelFiles {
+  const folder = join(modelsDir(dir), name);
+  const files = { encoder: 'encoder_model.ort', mergedDecoder: 'decoder_model_merged.ort', tokens: 'tokens.txt' } as const;
+  const missing = Object.values(files).filter((file) => !isNonEmptyFile(join(folder, file)));
+  if (missing.length === 3) {
+    throw new LocalModelFileError(
+      `${variable}: the local model ${name} is not in MODELS_DIR; run \`${MODELS_SETUP_COMMAND}\` to install it, or set ${variable} to a model that is there`,
+    );
+  }
+  const broken = missing.length > 0 ? missing : [files.encoder, files.mergedDecoder].filter((file) => !startsWith(join(folder, file), 4, ORT_IDENTIFIER));
+  if (broken.length > 0) {
+    throw new LocalModelFileError(
+      `${variable}: ${name} in MODELS_DIR is incomplete or damaged (${broken.join(', ')}); delete the folder and run \`${MODELS_SETUP_COMMAND}\``,
+    );
+  }
+  return { encoder: join(folder, files.encoder), mergedDecoder: join(folder, files.mergedDecoder), tokens: join(folder, files.tokens) };
+}
+
+function isNonEmptyFile(path: string): boolean {
+  try {
+    const stat = statSync(path);
+    return stat.isFile() && stat.size > 0;
+  } catch {
+    return false;
+  }
+}
+
+function startsWith(path: string, offset: number, bytes: Buffer): boolean {
+  const head = Buffer.alloc(bytes.length);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, head, 0, bytes.length, offset);
+  } finally {
+    closeSync(fd);
+  }
+  return head.equals(bytes);
+}
+
 /** Where set-up installs node-llama-cpp (a private npm prefix in the models folder, not a project dependency). */
 export function llamaRuntimeEntry(dir: string): string {
   return join(modelsDir(dir), 'node-llama-cpp', 'node_modules', 'node-llama-cpp', 'dist', 'index.js');

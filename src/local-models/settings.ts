@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { Config } from '../config/schema.js';
 import type { ProviderRole } from '../config/providers.js';
-import { checkedLlamaRuntime, checkedModelFile } from './model-files.js';
+import { dirname } from 'node:path';
+import { checkedLlamaRuntime, checkedModelFile, checkedMoonshineModel } from './model-files.js';
 
 const common = {
   host: z.string().min(1),
@@ -27,7 +28,13 @@ export const serverSettings = z.discriminatedUnion('role', [
     contextTokens: z.number().int().min(512).max(32_768),
     maxTokens: z.number().int().min(16).max(4096),
   }),
-  z.object({ role: z.literal('stt'), ...common, maxAudioSeconds: z.number().int().min(1).max(600) }),
+  z.object({
+    role: z.literal('stt'),
+    ...common,
+    /** whisper: a whisper.cpp ggml file; moonshine: a Moonshine model folder (modelPath is the folder). */
+    engine: z.enum(['whisper', 'moonshine']),
+    maxAudioSeconds: z.number().int().min(1).max(600),
+  }),
 ]);
 export type ServerSettings = z.infer<typeof serverSettings>;
 
@@ -50,6 +57,11 @@ export type LocalModelsConfig = Pick<
   | 'LOCAL_STT_MAX_AUDIO_SECONDS'
   | 'LOCAL_MODELS_MAX_QUEUE'
 >;
+
+/** A whisper.cpp ggml file (`ggml-tiny.en.bin`); any other LOCAL_STT_MODEL names a Moonshine model folder. */
+export function isWhisperModel(name: string): boolean {
+  return /\.bin$/i.test(name);
+}
 
 /** The model id clients see: the file name without its format extension. */
 export function localModelName(file: string): string {
@@ -77,13 +89,18 @@ export function serverSettingsFor(role: ProviderRole, config: LocalModelsConfig)
       maxTokens: config.LOCAL_LLM_MAX_TOKENS,
     };
   }
+  const whisper = isWhisperModel(config.LOCAL_STT_MODEL);
   return {
     ...base,
     role,
     port: config.LOCAL_STT_PORT,
-    modelPath: checkedModelFile(config.MODELS_DIR, config.LOCAL_STT_MODEL, 'ggml', 'LOCAL_STT_MODEL'),
+    engine: whisper ? 'whisper' : 'moonshine',
+    modelPath: whisper
+      ? checkedModelFile(config.MODELS_DIR, config.LOCAL_STT_MODEL, 'ggml', 'LOCAL_STT_MODEL')
+      : dirname(checkedMoonshineModel(config.MODELS_DIR, config.LOCAL_STT_MODEL, 'LOCAL_STT_MODEL').encoder),
     name: localModelName(config.LOCAL_STT_MODEL),
-    threads: config.LOCAL_STT_THREADS,
+    // one thread is faster than two for Moonshine on short clips (no barrier waits); whisper.cpp's encoder needs both
+    threads: config.LOCAL_STT_THREADS || (whisper ? 2 : 1),
     // the transcript is always on the critical path of a turn
     nice: 0,
     maxAudioSeconds: config.LOCAL_STT_MAX_AUDIO_SECONDS,

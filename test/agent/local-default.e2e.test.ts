@@ -96,7 +96,7 @@ describe('agent mode with no provider configured: local models by default', { ti
   it('starts its own local models and says which in /status and the startup log', async () => {
     const models = await localModels();
     assert.equal(models.llm.model, 'qwen2.5-coder-0.5b-instruct-q4_k_m');
-    assert.equal(models.stt.model, 'ggml-tiny.en');
+    assert.equal(models.stt.model, 'moonshine-tiny-en');
     for (const m of [models.llm, models.stt]) {
       assert.equal(m.state, 'running');
       assert.ok((m.memory_bytes ?? 0) > 20 * 1024 * 1024, `memory reported: ${JSON.stringify(m)}`);

@@ -30,7 +30,7 @@ describe('agent settings', () => {
       provider: 'local 127.0.0.1:8091',
     });
     assert.equal(sttSettings(config)?.baseURL, 'http://127.0.0.1:8092/v1');
-    assert.equal(sttSettings(config)?.model, 'ggml-tiny.en');
+    assert.equal(sttSettings(config)?.model, 'moonshine-tiny-en');
     assert.deepEqual(providerWarnings(config), []);
     const moved = configWith({ LOCAL_MODELS_HOST: '0.0.0.0', LOCAL_LLM_PORT: '9001' });
     assert.equal(llmSettings(moved)?.baseURL, 'http://127.0.0.1:9001/v1', 'a wildcard bind is reached on loopback');

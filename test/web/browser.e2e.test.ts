@@ -129,7 +129,7 @@ describe('web page in Chromium against the service with its default (local) mode
       page.waitForFunction(
         () => {
           const text = document.getElementById('models')?.textContent ?? '';
-          return /qwen2\.5-coder-0\.5b-instruct-q4_k_m \(local\)/.test(text) && /ggml-tiny\.en \(local\)/.test(text);
+          return /qwen2\.5-coder-0\.5b-instruct-q4_k_m \(local\)/.test(text) && /moonshine-tiny-en \(local\)/.test(text);
         },
         undefined,
         { timeout: 60_000 },
