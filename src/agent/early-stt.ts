@@ -13,7 +13,8 @@
  * often costs a few of them per utterance, not one per pause.
  *
  * Events are those of `stt.StreamAdapter` (start/end of speech, one final transcript per utterance),
- * so the session's turn-taking is unchanged. The utterance's audio comes from the session's own VAD
+ * so the session's turn-taking is unchanged, plus the early transcript as a preflight transcript as
+ * soon as it arrives. The utterance's audio comes from the session's own VAD
  * stream (SharedVAD), so the audio the session sends this stream is only drained.
  */
 import { ReadableStream, type ReadableStreamDefaultController } from 'node:stream/web';
@@ -170,7 +171,16 @@ class EarlySpeechStream extends stt.SpeechStream {
   #startEarly(): void {
     if (this.#bufferedMs >= this.#options.maxBufferedMs) return;
     const controller = new AbortController();
-    this.#early = { controller, result: this.#transcribe(this.#frames.slice(), controller.signal) };
+    const early: EarlyRequest = { controller, result: this.#transcribe(this.#frames.slice(), controller.signal) };
+    this.#early = early;
+    // Still valid when it arrives (the user has not spoken since, the VAD has not ended the utterance): the
+    // session may start its reply on it (preemptive generation) while the VAD waits out the silence. Unlike a
+    // final transcript, a preflight one is replaced by the next, not appended to it.
+    void early.result.then((result) => {
+      const alternatives = result?.alternatives;
+      if (this.#early !== early || !alternatives?.[0]?.text || this.closed) return;
+      this.output.put({ type: stt.SpeechEventType.PREFLIGHT_TRANSCRIPT, alternatives });
+    });
   }
 
   #cancelEarly(): void {

@@ -236,6 +236,7 @@ async function entry(ctx: JobContext): Promise<void> {
       providerError = undefined;
       return cause;
     },
+    onLlmStart: () => latency.llmStarted(),
     onFirstSentence: (ms) => latency.firstSentence(ms),
     onFailure: (kind, cause) => {
       reportFailure({ provider: 'llm', host: llmConfig?.provider ?? 'none', model: llmConfig?.model ?? 'none', kind, cause: cause.slice(0, 2000) });

@@ -42,8 +42,10 @@ export function sessionTuning(config: TuningConfig): Partial<voice.AgentSessionO
         falseInterruptionTimeout: 2000,
         resumeFalseInterruption: false,
       },
-      // Off by default: the LLM starts once the turn is committed (no CPU spent on replies thrown away).
-      preemptiveGeneration: { enabled: config.AGENT_PREEMPTIVE_GENERATION },
+      // The reply (LLM, then TTS) starts on EarlySTT's preflight transcript, while the VAD waits out the end of
+      // the utterance, and plays once the turn is committed with the same transcript; if the user speaks again,
+      // it is thrown away (at most maxRetries times a turn).
+      preemptiveGeneration: { enabled: config.AGENT_PREEMPTIVE_GENERATION, preemptiveTts: config.AGENT_PREEMPTIVE_GENERATION },
     },
     // Browsers cancel echo themselves; the server-side warm-up would only mute interruptions.
     aecWarmupDuration: null,

@@ -6,7 +6,11 @@
  *
  * end to end = end-of-utterance delay (the framework measures it from the end of speech to the
  * committed turn) + committed turn -> the agent starts speaking. The overhead is what no provider
- * accounts for: end to end - (end-of-utterance delay + LLM first sentence + TTS first audio).
+ * accounts for: the time from the committed turn to the LLM's start, plus the time from the first
+ * audio being ready (LLM start + first sentence + TTS first audio) to the agent speaking. With
+ * preemptive generation the reply starts before the turn is committed: its stages arrive first and
+ * are kept for the turn; only what follows the commit or the first audio, whichever is later, is
+ * overhead.
  */
 import { voice } from '@livekit/agents';
 import type { TurnStage } from './control-channel.js';
@@ -27,7 +31,11 @@ const SETTLE_MS = 300;
 export class TurnLatencyTracker {
   private turn = 0;
   private pendingStt: number | undefined;
-  private current: { committedAt: number; speakingAt?: number; stages: Partial<Record<TurnStage, number>>; interrupted: boolean } | undefined;
+  /** Stages of a reply started before its turn was committed (preemptive generation), and when its LLM started. */
+  private early: { stages: Partial<Record<TurnStage, number>>; llmStartedAt?: number } = { stages: {} };
+  private current:
+    | { committedAt: number; llmStartedAt?: number; speakingAt?: number; stages: Partial<Record<TurnStage, number>>; interrupted: boolean }
+    | undefined;
   private settle: NodeJS.Timeout | undefined;
 
   constructor(private readonly onTurn: (latency: TurnLatency) => void) {}
@@ -60,6 +68,8 @@ export class TurnLatencyTracker {
     session.on(voice.AgentSessionEventTypes.UserStateChanged, ({ newState }) => {
       const turn = this.current;
       if (newState === 'speaking' && turn?.speakingAt !== undefined && !this.settle) turn.interrupted = true;
+      // a reply started on what the user had said so far is thrown away when they go on
+      if (newState === 'speaking') this.early = { stages: {} };
     });
     session.on(voice.AgentSessionEventTypes.Close, () => this.flush());
   }
@@ -67,6 +77,14 @@ export class TurnLatencyTracker {
   /** The LLM's first complete sentence (measured by the LLM guard). */
   firstSentence(ms: number): void {
     this.stage('llm_first_sentence', ms);
+  }
+
+  /** An LLM request of a reply started: of the turn in progress, or, between turns, a reply started before its commit. */
+  llmStarted(): void {
+    const now = performance.now();
+    if (this.current) this.current.llmStartedAt ??= now;
+    // a reply started earlier on fewer words was thrown away: its stages are not this one's
+    else this.early = { stages: {}, llmStartedAt: now };
   }
 
   private committed(eouMs: number, transcriptionMs: number): void {
@@ -78,12 +96,21 @@ export class TurnLatencyTracker {
     if (transcription !== undefined) stages.transcription_delay = transcription;
     if (this.pendingStt !== undefined) stages.stt_duration = this.pendingStt;
     this.pendingStt = undefined;
-    this.current = { committedAt: performance.now(), stages, interrupted: false };
+    const early = this.early;
+    this.early = { stages: {} };
+    this.current = { committedAt: performance.now(), stages: { ...early.stages, ...stages }, interrupted: false };
+    if (early.llmStartedAt !== undefined) this.current.llmStartedAt = early.llmStartedAt;
   }
 
+  /**
+   * A stage of the turn in progress (some are reported once its streams end, after the agent started
+   * speaking), or, between turns, of the next turn's reply started before the commit.
+   */
   private stage(name: TurnStage, ms: number | undefined): void {
     const value = valid(ms);
-    if (this.current && value !== undefined && this.current.stages[name] === undefined) this.current.stages[name] = value;
+    if (value === undefined) return;
+    const stages = this.current ? this.current.stages : this.early.stages;
+    stages[name] ??= value;
   }
 
   private settleSoon(): void {
@@ -101,8 +128,12 @@ export class TurnLatencyTracker {
     if (!turn || turn.speakingAt === undefined) return;
     const { stages } = turn;
     const e2eMs = (stages.eou_delay ?? 0) + (turn.speakingAt - turn.committedAt);
-    const { eou_delay: eou, llm_first_sentence: llm, tts_ttfb: tts } = stages;
-    const overheadMs = eou !== undefined && llm !== undefined && tts !== undefined ? e2eMs - eou - llm - tts : undefined;
+    const { llm_first_sentence: llm, tts_ttfb: tts } = stages;
+    let overheadMs: number | undefined;
+    if (llm !== undefined && tts !== undefined && turn.llmStartedAt !== undefined) {
+      const audioReadyAt = turn.llmStartedAt + llm + tts;
+      overheadMs = Math.max(0, turn.llmStartedAt - turn.committedAt) + Math.max(0, turn.speakingAt - Math.max(turn.committedAt, audioReadyAt));
+    }
     this.turn += 1;
     this.onTurn({ turn: this.turn, e2eMs, ...(overheadMs !== undefined ? { overheadMs } : {}), stages, interrupted: turn.interrupted });
   }

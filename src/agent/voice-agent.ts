@@ -10,6 +10,8 @@ export class VoiceAgent extends voice.Agent {
       timeoutMs: number;
       takeProviderError: () => string | undefined;
       onFailure: (kind: LlmFailure['kind'], cause: string) => void;
+      /** Each LLM request of a reply, preemptive ones (started before the turn is committed) included. */
+      onLlmStart: () => void;
       onFirstSentence: (ms: number) => void;
     },
   ) {
@@ -20,6 +22,7 @@ export class VoiceAgent extends voice.Agent {
     // An error reported by an earlier, abandoned request (one the user already heard an apology for)
     // says nothing about this turn.
     this.guard.takeProviderError();
+    this.guard.onLlmStart();
     const source = await voice.Agent.default.llmNode(this, chatCtx, toolCtx, modelSettings);
     if (!source) return null;
     return guardLlmStream(source, {

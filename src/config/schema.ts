@@ -257,8 +257,8 @@ export const VARIABLES = {
   },
   AGENT_PREEMPTIVE_GENERATION: {
     schema: bool(),
-    default: 'false',
-    doc: 'Start the LLM on the final transcript before the turn is committed (answers sooner; a reply is thrown away when the user goes on).',
+    default: 'true',
+    doc: "Start the reply (LLM, then TTS) on the transcript of the user's first pause, while the VAD waits for the end of the utterance; it plays once the turn is committed with the same words, and is thrown away when the user goes on (false: one LLM request per turn, started at the commit).",
   },
   AGENT_INTERRUPT_MIN_MS: {
     schema: int(50, 2000),

@@ -80,11 +80,11 @@ describe('EarlySTT: transcribing at the first pause', { timeout: 300_000 }, () =
   });
 
   /** Plays `pcm` into a stream of EarlySTT at real-time pace and collects what it says until `settleMs` after the audio. */
-  async function listen(pcm: Int16Array, earlyMs: number, settleMs = 4000): Promise<Heard> {
+  async function listen(pcm: Int16Array, earlyMs: number, settleMs = 4000, sessionVadModel: silero.VAD = vad): Promise<Heard> {
     const failures: SttFailure[] = [];
     const provider = openaiTranscriber({ model: server.modelName, apiKey: 'test-key', baseURL: server.baseURL, language: 'en' });
     const recording = new RecordingSTT(new ResilientSTT({ inner: provider, provider: 'test', timeoutMs: 60_000, onFailure: (f) => failures.push(f) }));
-    const sessionVad = new SharedVAD(vad);
+    const sessionVad = new SharedVAD(sessionVadModel);
     const vadStream = sessionVad.stream();
     const sessionEndOfSpeech: number[] = [];
     const sessionReading = (async () => {
@@ -131,6 +131,21 @@ describe('EarlySTT: transcribing at the first pause', { timeout: 300_000 }, () =
     assert.deepEqual(heard.failures, []);
   });
 
+  it('says the early transcript as a preflight transcript while the VAD still waits for the end of the utterance', async () => {
+    // a VAD that ends utterances after 1.5 s of silence: the early transcript surely arrives before
+    const patient = (await silero.VAD.load({ minSilenceDuration: 1500, minSpeechDuration: 50, activationThreshold: 0.5 })) as silero.VAD;
+    const heard = await listen(padWithSilence(first, RATE, 2500), 64, 4000, patient);
+    const end = endOfSpeech(heard);
+    assert.ok(end);
+    const preflight = heard.events.filter((e) => e.type === stt.SpeechEventType.PREFLIGHT_TRANSCRIPT);
+    assert.equal(preflight.length, 1, 'the early transcript, as soon as it arrived');
+    assert.ok(preflight[0]!.at < end.at, 'before the VAD ended the utterance: the session can start its reply on it');
+    const [final] = finals(heard);
+    assert.equal(finals(heard).length, 1);
+    assert.equal(preflight[0]!.text, final!.text, 'the same words, then as the final transcript');
+    assert.ok(wordAccuracy(FIRST, final!.text ?? '') >= 0.8, `heard "${final!.text}"`);
+  });
+
   it('with early transcription off, transcribes only once the utterance has ended', async () => {
     const heard = await listen(padWithSilence(first, RATE, 1500), 0);
     const end = endOfSpeech(heard);
@@ -152,6 +167,11 @@ describe('EarlySTT: transcribing at the first pause', { timeout: 300_000 }, () =
     const all = finals(heard);
     assert.equal(all.length, 1, `one final transcript: ${JSON.stringify(all.map((f) => f.text))}`);
     assert.ok(wordAccuracy(`${FIRST} ${SECOND}`, all[0]!.text ?? '') >= 0.8, `heard "${all[0]!.text}"`);
+    const preflights = heard.events.filter((e) => e.type === stt.SpeechEventType.PREFLIGHT_TRANSCRIPT).map((e) => e.text ?? '');
+    assert.ok(
+      preflights.every((text) => wordAccuracy(`${FIRST} ${SECOND}`, text) >= 0.8),
+      `no preflight transcript of the first part only (cancelled in time): ${JSON.stringify(preflights)}`,
+    );
     assert.deepEqual(heard.failures, []);
   });
 
