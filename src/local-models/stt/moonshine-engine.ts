@@ -60,8 +60,6 @@ interface Job {
 
 export class MoonshineEngine {
   readonly name: string;
-  readonly languages: readonly string[] = ['en'];
-  readonly multilingual = false;
   private readonly waiting: Job[] = [];
   private running: Promise<void> | undefined;
   private disposed = false;
