@@ -1,5 +1,5 @@
 import '../ops/no-telemetry.js';
-import { type JobContext, type JobProcess, defineAgent, tokenize, tts as ttsBase, voice } from '@livekit/agents';
+import { type JobContext, type JobProcess, defineAgent, tts as ttsBase, voice } from '@livekit/agents';
 import * as silero from '@livekit/agents-plugin-silero';
 import { ParticipantKind, RoomEvent } from '@livekit/rtc-node';
 import { loadConfig } from '../config/load.js';
@@ -12,6 +12,7 @@ import { assistantSpec, conversationLlm, pickVoice, shownModel, speechEngine } f
 import { registerChat } from './chat-input.js';
 import { PiperTTS } from './piper-tts.js';
 import { TurnLatencyTracker } from './turn-latency.js';
+import { FirstClauseTokenizer } from './first-clause-tokenizer.js';
 import { VoiceAgent } from './voice-agent.js';
 import { EarlySTT } from './early-stt.js';
 import { SharedVAD } from './shared-vad.js';
@@ -133,11 +134,9 @@ async function entry(ctx: JobContext): Promise<void> {
 
   const voiceName = await pickVoice(engine, spec.voice, voiceFromMetadata(participant.metadata, ctx.room.metadata), logger);
   const piper = new PiperTTS({ engine, voice: voiceName, sampleRate: await engine.sampleRate(voiceName) });
-  // The framework would wrap Piper in a sentence adapter itself, but its default tokenizer holds a
-  // finished sentence back until 10 more characters arrive (for a one-sentence reply: until the LLM
-  // is done). One character of look-ahead is enough to know the sentence ended. retainFormat keeps
-  // the spaces between sentences in the transcript the user reads.
-  const tts = new ttsBase.StreamAdapter(piper, new tokenize.basic.SentenceTokenizer({ minSentenceLength: 20, streamContextLength: 1, retainFormat: true }));
+  // The framework would wrap Piper in a sentence adapter itself, with a tokenizer that holds a finished
+  // sentence back until 10 more characters arrive and waits for a reply's whole first sentence.
+  const tts = new ttsBase.StreamAdapter(piper, new FirstClauseTokenizer());
 
   const llmConfig = spec.llm[0];
   const sttConfig = llmConfig ? spec.stt[0] : undefined;

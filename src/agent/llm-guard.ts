@@ -9,6 +9,7 @@
  */
 import { ReadableStream } from 'node:stream/web';
 import type { llm } from '@livekit/agents';
+import { speakableStart } from './first-clause.js';
 
 export type LlmChunk = llm.ChatChunk | string;
 
@@ -25,14 +26,11 @@ export interface GuardOptions {
   takeProviderError: () => string | undefined;
   onFailure: (failure: LlmFailure) => void;
   /**
-   * Milliseconds from the request to the first complete sentence (or the whole reply, if shorter):
-   * the earliest text a sentence-by-sentence TTS can start speaking.
+   * Milliseconds from the request to the first text speech can start on: the first clause or
+   * sentence (first-clause.ts), or the whole reply if shorter.
    */
   onFirstSentence?: (ms: number) => void;
 }
-
-/** Where sentence-by-sentence TTS can start: terminal punctuation after at least 20 characters. */
-const FIRST_SENTENCE = /^[\s\S]{20,}?[.!?]+(\s|$)/;
 
 function textOf(chunk: unknown): string {
   if (typeof chunk === 'string') return chunk;
@@ -95,7 +93,7 @@ export function guardLlmStream<T>(source: ReadableStream<T>, options: GuardOptio
           if (hasText(next.value) || hasToolCall(next.value)) produced = true;
           if (!sentenceReported) {
             text += textOf(next.value);
-            if (FIRST_SENTENCE.test(text)) reportSentence();
+            if (speakableStart(text)) reportSentence();
           }
           controller.enqueue(next.value);
         }
