@@ -25,24 +25,38 @@ export class FirstClauseTokenizer extends tokenize.SentenceTokenizer {
   }
 }
 
+/** A piece of text and where it is in the text split: the stream then keeps the spaces between pieces. */
+type Piece = [text: string, start: number, end: number];
+
+/** The pieces the basic tokenizer found (consecutive substrings of `text` with retainFormat), with their places. */
+function located(text: string, pieces: string[]): Piece[] {
+  let at = 0;
+  return pieces.map((piece) => {
+    const start = Math.max(at, text.indexOf(piece, at));
+    at = start + piece.length;
+    return [piece, start, at];
+  });
+}
+
 /** One reply's text in, its pieces out; a flush starts the next reply (its first clause is split off again). */
 class FirstClauseStream extends tokenize.BufferedSentenceStream {
   readonly #reply: { start: boolean };
 
   constructor(sentences: tokenize.basic.SentenceTokenizer) {
     const reply = { start: true };
-    const split = (text: string): string[] => {
-      const pieces = sentences.tokenize(text);
+    const split = (text: string): Piece[] => {
+      const pieces = located(text, sentences.tokenize(text));
       const first = pieces[0];
       if (!reply.start || first === undefined) return pieces;
-      const clause = firstClause(first);
+      const clause = firstClause(first[0]);
       if (clause === undefined) {
         // a complete first sentence without a clause: the reply's start has gone by
         if (pieces.length > 1) reply.start = false;
         return pieces;
       }
       reply.start = false;
-      return [clause, first.slice(clause.length), ...pieces.slice(1)];
+      const cut = first[1] + clause.length;
+      return [[clause, first[1], cut], [text.slice(cut, first[2]), cut, first[2]], ...pieces.slice(1)];
     };
     // the first piece of a reply goes out whatever its length (a clause may be shorter than a sentence)
     super(split, SENTENCES.minSentenceLength, SENTENCES.streamContextLength, { firstTokenLength: 1 });

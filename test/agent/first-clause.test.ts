@@ -60,6 +60,8 @@ describe('first clause', () => {
       ['Of course,', 'the capital of France is Paris, a big city.', 'It is lovely, and old.', 'Well then,', 'what else? Ask me anything, really.'],
     );
     assert.ok(pushedWhenFirst.length < 'Of course, the capital'.length, `the first clause went out after "${pushedWhenFirst}"`);
+    // the transcript (and the chat history the LLM sees next) is the pieces as they are: every space kept
+    assert.equal(all.slice(0, 3).join(''), 'Of course, the capital of France is Paris, a big city. It is lovely, and old.');
   });
 
   it('leaves a reply without a first clause in sentences', async () => {
@@ -69,5 +71,6 @@ describe('first clause', () => {
       all.map((p) => p.trim()),
       ['The capital city of France is Paris.', 'It has 2,100,000 people, give or take.'],
     );
+    assert.equal(all.join(''), 'The capital city of France is Paris. It has 2,100,000 people, give or take.');
   });
 });
