@@ -38,8 +38,8 @@ import { createLogger } from '../src/ops/logger.js';
 import { createMetricsRegistry } from '../src/ops/metrics.js';
 import { freeTcpPort } from '../test/support/ports.js';
 import { percentile } from '../src/legacy/metrics.js';
-import { PiperEngine } from '../src/tts/engine.js';
-import { requireTestVoice, TEST_VOICE } from '../test/support/voices.js';
+import { piperClips } from '../test/support/piper-clips.js';
+import { TEST_VOICE } from '../test/support/voices.js';
 import { normalizeWords, wordErrors } from '../test/support/word-accuracy.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -293,31 +293,10 @@ async function listModels(client: OpenAI): Promise<string[]> {
 
 /** The question as our Piper engine says it: 16 kHz mono WAV with a little silence either side, as a microphone would send. */
 async function synthesizeAll(questions: readonly Question[]): Promise<Uint8Array[]> {
-  const engine = new PiperEngine({
-    VOICES_DIR: requireTestVoice(),
-    TTS_VOICE: TEST_VOICE,
-    TTS_MAX_VOICES: 1,
-    TTS_INTRA_OP_THREADS: 0,
-    ESPEAK_LIBRARY: undefined,
-    ESPEAK_DATA_PATH: undefined,
-  });
-  try {
-    const wavs: Uint8Array[] = [];
-    for (const q of questions) {
-      const parts: Int16Array[] = [];
-      let rate = 0;
-      for await (const chunk of engine.synthesize(q.question)) {
-        parts.push(chunk.pcm);
-        rate = chunk.sampleRate;
-      }
-      const speech = Resampler.oneShot(concatInt16(parts), rate, 16_000);
-      const silence = new Int16Array(16_000 * 0.3);
-      wavs.push(encodeWav(concatInt16([silence, speech, silence]), 16_000));
-    }
-    return wavs;
-  } finally {
-    await engine.close();
-  }
+  const silence = new Int16Array(16_000 * 0.3);
+  return (await piperClips(questions.map((q) => q.question))).map((clip) =>
+    encodeWav(concatInt16([silence, Resampler.oneShot(clip.pcm, clip.sampleRate, 16_000), silence]), 16_000),
+  );
 }
 
 // --- report

@@ -16,9 +16,8 @@ import { MoonshineEngine, segments } from '../../src/local-models/stt/moonshine-
 import { startTranscriptionServer, type TranscriptionServer } from '../../src/local-models/stt/transcription-server.js';
 import type { TranscriptionError } from '../../src/local-models/stt/transcription-types.js';
 import { createLogger } from '../../src/ops/logger.js';
-import { PiperEngine } from '../../src/tts/engine.js';
+import { type Clip, piperClips } from '../support/piper-clips.js';
 import { MOONSHINE_MODEL, requireMoonshineModel } from '../support/moonshine-model.js';
-import { TEST_VOICE, requireTestVoice } from '../support/voices.js';
 import { wordAccuracy } from '../support/word-accuracy.js';
 
 const logger = createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' });
@@ -32,12 +31,6 @@ const SENTENCES = [
   'What is the capital city of France?',
 ];
 
-interface Clip {
-  text: string;
-  pcm: Int16Array;
-  sampleRate: number;
-}
-
 const toFloat16k = (clip: Clip) => Float32Array.from(Resampler.oneShot(clip.pcm, clip.sampleRate, 16_000), (v) => v / 32768);
 
 describe('local speech-to-text: Moonshine tiny (English) with the real model', { timeout: 300_000 }, () => {
@@ -47,27 +40,7 @@ describe('local speech-to-text: Moonshine tiny (English) with the real model', {
   const clips: Clip[] = [];
 
   before(async () => {
-    const piper = new PiperEngine({
-      VOICES_DIR: requireTestVoice(),
-      TTS_VOICE: TEST_VOICE,
-      TTS_MAX_VOICES: 1,
-      TTS_INTRA_OP_THREADS: 0,
-      ESPEAK_LIBRARY: undefined,
-      ESPEAK_DATA_PATH: undefined,
-    });
-    try {
-      for (const text of SENTENCES) {
-        const parts: Int16Array[] = [];
-        let sampleRate = 0;
-        for await (const chunk of piper.synthesize(text)) {
-          parts.push(chunk.pcm);
-          sampleRate = chunk.sampleRate;
-        }
-        clips.push({ text, pcm: concatInt16(parts), sampleRate });
-      }
-    } finally {
-      await piper.close();
-    }
+    clips.push(...(await piperClips(SENTENCES)));
     engine = await MoonshineEngine.load({ files: requireMoonshineModel(), name: MOONSHINE_MODEL, maxQueue: 1, logger });
     server = await startTranscriptionServer({ host: '127.0.0.1', port: 0, engine, logger, maxAudioSeconds: 60, modelName: MOONSHINE_MODEL });
     client = new OpenAI({ baseURL: `http://127.0.0.1:${server.port}/v1`, apiKey: 'unused', maxRetries: 0 });

@@ -12,11 +12,10 @@ import { startTranscriptionServer, type TranscriptionServer } from '../../src/lo
 import { DEFAULT_SILENCE_THRESHOLD_DBFS, loudestWindowDbfs } from '../../src/local-models/stt/silence-gate.js';
 import { WhisperEngine } from '../../src/local-models/stt/whisper-engine.js';
 import { createLogger } from '../../src/ops/logger.js';
-import { PiperEngine } from '../../src/tts/engine.js';
+import { type Clip, piperClips } from '../support/piper-clips.js';
 import { speak as flite } from '../support/speech.js';
 import { requireWhisperModel } from '../support/whisper-model.js';
 import { wordAccuracy } from '../support/word-accuracy.js';
-import { TEST_VOICE, requireTestVoice } from '../support/voices.js';
 
 const logger = createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' });
 
@@ -28,12 +27,6 @@ const SENTENCES = [
   'Can you tell me where the station is?',
   'Thank you very much for your help.',
 ];
-
-interface Clip {
-  text: string;
-  pcm: Int16Array;
-  sampleRate: number;
-}
 
 /** Stereo copy of mono samples. */
 function stereo(pcm: Int16Array): Int16Array {
@@ -88,29 +81,9 @@ describe('local STT server: Whisper tiny.en (ggml) behind the OpenAI transcripti
   const MAX_BODY = 2_000_000;
 
   before(async () => {
-    const piper = new PiperEngine({
-      VOICES_DIR: requireTestVoice(),
-      TTS_VOICE: TEST_VOICE,
-      TTS_MAX_VOICES: 1,
-      TTS_INTRA_OP_THREADS: 0,
-      ESPEAK_LIBRARY: undefined,
-      ESPEAK_DATA_PATH: undefined,
-    });
-    const speak = async (text: string): Promise<Clip> => {
-      const parts: Int16Array[] = [];
-      let sampleRate = 0;
-      for await (const chunk of piper.synthesize(text)) {
-        parts.push(chunk.pcm);
-        sampleRate = chunk.sampleRate;
-      }
-      return { text, pcm: concatInt16(parts), sampleRate };
-    };
-    try {
-      for (const text of SENTENCES) clips.push(await speak(text));
-      short = await speak('Yes.');
-    } finally {
-      await piper.close();
-    }
+    const [yes, ...sentences] = await piperClips(['Yes.', ...SENTENCES]);
+    short = yes!;
+    clips.push(...sentences);
     engine = await WhisperEngine.load({ modelPath, threads: 2, maxQueue: 1, logger });
     server = await startTranscriptionServer({
       host: '127.0.0.1',
