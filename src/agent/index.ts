@@ -25,7 +25,7 @@ import { AssistantWorker } from './assistant-worker.js';
 import { ControlServer, type JobEvent } from './control-channel.js';
 import { skipUnusedInferenceProcess } from './inference-process.js';
 import { jobEntry } from './job-entry.js';
-import { limitJobYoungGeneration } from './job-heap.js';
+import { limitJobHeap } from './job-heap.js';
 import { AgentMetrics } from './metrics.js';
 import { warmLocalPrompts } from './prompt-warmup.js';
 import { type ProviderSettings, providerWarnings } from './settings.js';
@@ -116,7 +116,7 @@ class LiveKitAgentComponent implements AgentComponent {
     this.agentFile = await jobEntry(fileURLToPath(new URL(`./job${extname(here)}`, import.meta.url)), this.control.privateDir, this.logger);
     if (!this.options.assistants) for (const warning of providerWarnings(this.config)) this.logger.warn(warning);
     skipUnusedInferenceProcess();
-    limitJobYoungGeneration(this.config.AGENT_JOB_SEMI_SPACE_MB);
+    limitJobHeap({ semiSpaceMb: this.config.AGENT_JOB_SEMI_SPACE_MB, heapGrowingPercent: this.config.AGENT_JOB_HEAP_GROWING_PERCENT });
     await this.applyAssistants({ warmup: 'before-registering' });
     this.options.assistants?.on('changed', this.onChanged).on('invalid', this.onInvalid);
 

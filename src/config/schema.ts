@@ -270,6 +270,11 @@ export const VARIABLES = {
     default: '2',
     doc: "V8 young-generation semi-space of each job process (one per room), in MB: small keeps every room about 40 MB lighter than Node's default (16), for more frequent minor garbage collections; 0 = Node's default.",
   },
+  AGENT_JOB_HEAP_GROWING_PERCENT: {
+    schema: int(0, 400),
+    default: '20',
+    doc: "How far each job process's old generation may grow past its live heap before V8's next full garbage collection, in percent: 20 holds a conversation's process about 50 MB under V8's own margin (about 100 %), for a full collection every few seconds; 0 = V8's own.",
+  },
   AGENT_MAX_SESSIONS: {
     schema: int(1, 1000),
     default: '8',

@@ -125,12 +125,15 @@ describe('agent mode with no provider configured: local models by default', { ti
     assert.match(turn.heard, /paris/i, `said "${turn.answer}", an independent recognizer heard "${turn.heard}"`);
   });
 
-  it('runs its job processes as bundled JavaScript, without the tsx loader the service itself runs under', async () => {
+  it('runs its job processes as bundled JavaScript with the configured heap limits, without the tsx loader the service itself runs under', async () => {
     const jobs = childCommandLines(service.pid!).filter((cmd) => cmd.includes('job_proc_lazy_main'));
     assert.ok(jobs.length >= 1, `job processes of the service: ${JSON.stringify(childCommandLines(service.pid!))}`);
     for (const cmd of jobs) {
       assert.match(cmd, /job\.mjs/, cmd);
       assert.doesNotMatch(cmd, /tsx/, cmd);
+      // the heap limits of AGENT_JOB_SEMI_SPACE_MB and AGENT_JOB_HEAP_GROWING_PERCENT (defaults)
+      assert.match(cmd, /--max-semi-space-size=2\b/, cmd);
+      assert.match(cmd, /--heap-growing-percent=20\b/, cmd);
     }
     assert.match(readFileSync(`/proc/${service.pid}/cmdline`, 'utf8'), /tsx/, 'the service itself runs TypeScript through tsx');
   });
