@@ -12,7 +12,8 @@
  * Environment (bench harness only): VO_TEST_VOICES_DIR (voice folder, default $VO_CACHE/voices),
  * VO_BENCH_VOICE (default en_US-joe-medium), VO_BENCH_ROUNDS (default 3, best round of each engine
  * reported; rounds alternate between the engines), VO_BENCH_THREADS (our TTS_INTRA_OP_THREADS, default
- * the product default), VO_BENCH_SPIN=0|1 (our TTS_THREAD_SPINNING; default the product default).
+ * the product default), VO_BENCH_SPIN=0|1 (our TTS_THREAD_SPINNING; default the product default), VO_BENCH_WIDE=0|1 (our
+ * TTS_WIDE_CONVOLUTIONS; default the product default).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -216,6 +217,7 @@ async function main(): Promise<number> {
   console.log(`TTS benchmark: voice ${voiceName}, ${SENTENCES.length} sentences + a 5-sentence paragraph, best of ${rounds} round(s)`);
   const threads = process.env.VO_BENCH_THREADS;
   const spin = process.env.VO_BENCH_SPIN;
+  const wide = process.env.VO_BENCH_WIDE;
   const engine = new PiperEngine({
     VOICES_DIR: voicesDir,
     TTS_VOICE: voiceName,
@@ -224,6 +226,7 @@ async function main(): Promise<number> {
     ESPEAK_LIBRARY: undefined,
     ESPEAK_DATA_PATH: undefined,
     ...(spin === '0' || spin === '1' ? { TTS_THREAD_SPINNING: spin === '1' } : {}),
+    ...(wide === '0' || wide === '1' ? { TTS_WIDE_CONVOLUTIONS: wide === '1' } : {}),
   });
   await engine.load(voiceName, true);
   const oursResult: Result = { sampleRate: await engine.sampleRate(), rounds: [], peakRssMb: 0 };

@@ -14,9 +14,10 @@ profile=all
 
 # web: the page (dist/web) is built here and in the Docker build, never by the running service
 # (its bundler, esbuild, is a dev dependency). Rebuilt only when missing or older than its sources.
+# onnxruntime: onnxruntime 1.32 under onnxruntime-node (faster Piper; scripts/setup/onnxruntime.sh).
 # llm, moonshine: the local language model and speech-to-text the agent uses when no provider is configured;
 # whisper: the other local speech-to-text model (LOCAL_STT_MODEL=ggml-tiny.en.bin).
-runtime_parts=(apt npm web just livekit voices llm moonshine whisper)
+runtime_parts=(apt npm onnxruntime web just livekit voices llm moonshine whisper)
 test_parts=(piper-ref sherpa-voice stt wyoming k8s-validate)
 parts=("${runtime_parts[@]}")
 [[ "$profile" == all ]] && parts+=("${test_parts[@]}")

@@ -61,8 +61,8 @@ export const VARIABLES = {
   },
   TTS_WIDE_CONVOLUTIONS: {
     schema: bool(),
-    default: 'true',
-    doc: "Run each voice's 1-D convolutions as 2-D ones (rewritten at load): about 10 % less CPU per sentence, for about 1 s more load time and 140 MB more memory per loaded voice.",
+    default: 'false',
+    doc: "Run each voice's 1-D convolutions as 2-D ones (rewritten at load), for about 1 s more load time and 140 MB more memory per loaded voice: about 5 % faster with onnxruntime 1.30 (onnxruntime-node's own library), about 10 % slower with the 1.32 that set-up installs on Linux x86-64.",
   },
   TTS_MAX_PHONEMES_PER_CHUNK: {
     schema: int(50, 5000),

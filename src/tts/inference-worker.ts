@@ -6,15 +6,16 @@ import { Worker } from 'node:worker_threads';
 /**
  * onnxruntime-node runs a session synchronously on the calling thread, so inference on the main
  * thread would freeze every socket for the length of a sentence. Each voice gets one worker
- * thread holding its session; sentences queue on it in order. The thread loads the model with its 1-D convolutions
- * rewritten as 2-D ones (conv2d.ts: same audio, less CPU), or the file as it is when that rewrite does not apply.
+ * thread holding its session; sentences queue on it in order. The thread loads the model file as it is, or, when
+ * asked (TTS_WIDE_CONVOLUTIONS), with its 1-D convolutions rewritten as 2-D ones (conv2d.ts: same audio; faster on
+ * onnxruntime 1.30, slower on 1.32), falling back to the file when that rewrite does not apply.
  *
  * The worker's code is a plain script (eval) so it runs the same under tsx, node and bundles.
  */
 
 export interface SessionOptionsForWorker {
   intraOpNumThreads: number;
-  /** Run the model's 1-D convolutions as 2-D ones (conv2d.ts; default true): same audio, about 10 % less CPU. */
+  /** Run the model's 1-D convolutions as 2-D ones (conv2d.ts; default false): same audio, faster on onnxruntime 1.30 only. */
   widenConvolutions?: boolean;
   /**
    * Let pool threads busy-wait between the parallel steps of an inference instead of sleeping and being woken for
@@ -165,7 +166,7 @@ export class InferenceWorker {
       workerData: {
         ortPath,
         modelPath,
-        conv2d: options.widenConvolutions === false ? undefined : CONV2D,
+        conv2d: options.widenConvolutions === true ? CONV2D : undefined,
         intraOpNumThreads: options.intraOpNumThreads,
         extra: {
           session: {

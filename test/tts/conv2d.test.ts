@@ -163,10 +163,11 @@ describe('widenConv1d', () => {
     assert.ok(maxDiff(a, b) < 1e-4, `outputs differ by ${maxDiff(a, b)}`);
   });
 
-  it('is how the inference thread loads a voice, unless turned off', async () => {
+  it('is how the inference thread loads a voice when asked (TTS_WIDE_CONVOLUTIONS), not by default', async () => {
     const path = join(requireTestVoice(), `${TEST_VOICE}.onnx`);
     for (const [widenConvolutions, layout] of [
-      [undefined, 'conv2d'],
+      [true, 'conv2d'],
+      [undefined, 'as-is'],
       [false, 'as-is'],
     ] as const) {
       const worker = await InferenceWorker.start(path, { intraOpNumThreads: 1, allowSpinning: false, widenConvolutions });
