@@ -42,7 +42,7 @@ export async function composeComponents(mode: Mode, ctx: ComposeContext): Promis
   if (mode === 'models') return components;
   // one engine and speech service for every transport of this process (and the agent's job processes)
   const { createHostSpeech } = await importPart('speech', () => import('./speech/index.js'));
-  const { component: tts, speech } = createHostSpeech(ctx);
+  const { component: tts, speech } = createHostSpeech({ ...ctx, mode });
   components.push(tts);
   const { config } = ctx;
   if (mode === 'legacy' || mode === 'hybrid') {

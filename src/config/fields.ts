@@ -30,6 +30,15 @@ export const bool = () =>
     .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), 'true or false')
     .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/** `auto`, or a boolean as bool() reads it. */
+export const boolOrAuto = () =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine((v) => ['auto', 'true', 'false', '1', '0', 'yes', 'no'].includes(v), 'auto, true or false')
+    .transform((v): boolean | 'auto' => (v === 'auto' ? 'auto' : v === 'true' || v === '1' || v === 'yes'));
+
 export const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
   z
     .string()

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { bool, host, int, list, modelFile, number, oneOf, optional, port, portOrZero, text, token, url } from './fields.js';
+import { bool, boolOrAuto, host, int, list, modelFile, number, oneOf, optional, port, portOrZero, text, token, url } from './fields.js';
 
 export const MODES = ['agent', 'legacy', 'hybrid', 'models'] as const;
 export type Mode = (typeof MODES)[number];
@@ -55,9 +55,9 @@ export const VARIABLES = {
   TTS_WARMUP: { schema: bool(), default: 'true', doc: 'Synthesize a short phrase at start so the first request is not cold.' },
   TTS_INTRA_OP_THREADS: { schema: int(0, 64), default: '0', doc: 'onnxruntime intra-op threads per voice (0 = runtime default).' },
   TTS_THREAD_SPINNING: {
-    schema: bool(),
-    default: 'false',
-    doc: 'onnxruntime pool threads busy-wait during an inference (faster on free cores, slower on busy ones).',
+    schema: boolOrAuto(),
+    default: 'auto',
+    doc: 'onnxruntime pool threads busy-wait during an inference: faster on cores free for speech, slower on busy ones. `auto`: on in legacy mode (a speech server alone), off where conversations or local models share the cores (agent, hybrid and models modes).',
   },
   TTS_WIDE_CONVOLUTIONS: {
     schema: bool(),

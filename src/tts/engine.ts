@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { boolOrAuto } from '../config/fields.js';
 import { type Config, VARIABLES } from '../config/schema.js';
 import { abortable } from './abortable.js';
 import { type PhonemizedSentence, type SynthesisStats, streamChunks } from './chunk-stream.js';
@@ -17,11 +18,12 @@ export type EngineConfig = Pick<Config, 'VOICES_DIR' | 'TTS_VOICE' | 'TTS_MAX_VO
   Partial<Pick<Config, 'TTS_MAX_PHONEMES_PER_CHUNK' | 'TTS_MAX_LENGTH_SCALE' | 'TTS_THREAD_SPINNING' | 'TTS_WIDE_CONVOLUTIONS'>>;
 
 /**
- * Spinning is off by default. On 2 idle cores an inference ran 4-12 % faster with its pool threads spinning, but when
- * other processes want the cores (the local LLM and STT, other sessions, a busy host) spinning threads were 25 %
- * slower and used 40 % more CPU (measured here); TTS_THREAD_SPINNING=true suits a host whose cores are free for speech.
+ * Spinning: on 2 idle cores an inference ran 4-12 % faster with its pool threads spinning, but when other processes
+ * want the cores (the local LLM and STT, conversations' job processes, a busy host) spinning threads were 25 % slower
+ * and used 40 % more CPU (measured here). `auto` spins: an engine on its own has the cores to itself; the service
+ * turns it off where the cores are shared (speechThreadSpinning in speech/host.ts).
  */
-const DEFAULT_THREAD_SPINNING = VARIABLES.TTS_THREAD_SPINNING.default === 'true';
+const DEFAULT_THREAD_SPINNING = boolOrAuto().parse(VARIABLES.TTS_THREAD_SPINNING.default);
 const DEFAULT_WIDE_CONVOLUTIONS = VARIABLES.TTS_WIDE_CONVOLUTIONS.default === 'true';
 const DEFAULT_MAX_PHONEMES_PER_CHUNK = Number(VARIABLES.TTS_MAX_PHONEMES_PER_CHUNK.default);
 const DEFAULT_MAX_LENGTH_SCALE = Number(VARIABLES.TTS_MAX_LENGTH_SCALE.default);
@@ -66,7 +68,7 @@ export class PiperEngine implements SpeechSynthesizer {
       loader: (name, options) => loadVoice(this.voicesDir, name, options),
       loadOptions: {
         intraOpThreads: config.TTS_INTRA_OP_THREADS,
-        allowSpinning: config.TTS_THREAD_SPINNING ?? DEFAULT_THREAD_SPINNING,
+        allowSpinning: (config.TTS_THREAD_SPINNING ?? DEFAULT_THREAD_SPINNING) !== false,
         widenConvolutions: config.TTS_WIDE_CONVOLUTIONS ?? DEFAULT_WIDE_CONVOLUTIONS,
       },
       pinned: config.TTS_VOICE,

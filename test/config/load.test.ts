@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parse as parseDotenv } from 'dotenv';
 import { ConfigError, loadConfig, PROJECT_ROOT } from '../../src/config/load.js';
-import { VARIABLES } from '../../src/config/schema.js';
+import { MODES, VARIABLES } from '../../src/config/schema.js';
+import { speechThreadSpinning } from '../../src/speech/host.js';
 
 const dirs: string[] = [];
 function envDir(files: Record<string, string>): string {
@@ -64,6 +65,19 @@ describe('configuration layers', () => {
     }, TypeError);
   });
 
+  test('TTS_THREAD_SPINNING is auto by default, or a boolean; auto spins only in legacy mode', () => {
+    const spinning = (value: string | undefined) => loadConfig({ dir: envDir({}), env: value === undefined ? {} : { TTS_THREAD_SPINNING: value } }).config.TTS_THREAD_SPINNING;
+    assert.equal(spinning(undefined), 'auto');
+    assert.equal(spinning(' Auto '), 'auto');
+    assert.equal(spinning('1'), true);
+    assert.equal(spinning('false'), false);
+    for (const mode of MODES) {
+      assert.equal(speechThreadSpinning('auto', mode), mode === 'legacy', mode);
+      assert.equal(speechThreadSpinning(true, mode), true);
+      assert.equal(speechThreadSpinning(false, mode), false);
+    }
+  });
+
   test('an empty value unsets an optional variable', () => {
     const { config } = loadConfig({ dir: envDir({ '.env': 'LLM_BASE_URL=http://127.0.0.1:1/v1\n' }), env: { LLM_BASE_URL: '' } });
     assert.equal(config.LLM_BASE_URL, undefined);
@@ -82,6 +96,7 @@ describe('configuration errors name the variable, the value and the accepted for
     ['LIVEKIT_URL', 'not a url', /a URL starting with ws:\/\//],
     ['LLM_BASE_URL', 'ftp://host/v1', /a URL starting with http:\/\/ or https:\/\//],
     ['TTS_WARMUP', 'maybe', /true or false/],
+    ['TTS_THREAD_SPINNING', 'sometimes', /auto, true or false/],
     ['AGENT_NAME', '   ', /a non-empty value/],
     ['SHUTDOWN_TIMEOUT_MS', '1.5', /an integer/],
   ];

@@ -87,7 +87,7 @@ export async function speech48k(text: string): Promise<Int16Array> {
  * engine its job processes speak through), started before the worker and stopped after it.
  */
 export function createAgentWithSpeech(options: Omit<AgentComponentOptions, 'speech'>): AgentComponent {
-  const host = createHostSpeech(options);
+  const host = createHostSpeech({ ...options, mode: 'agent' });
   const agent = createAgentComponent({ ...options, speech: host.speech });
   const start = agent.start.bind(agent);
   const stop = agent.stop.bind(agent);
