@@ -6,7 +6,9 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 PODMAN_COMPOSE_VERSION="1.5.0"
 
-packages=(podman runc mmdebstrap docker-compose)
+# golang-github-containernetworking-plugin-dnsname: compose service names resolve on podman's CNI networks (podman only
+# recommends it, and recommends are not installed)
+packages=(podman runc mmdebstrap docker-compose golang-github-containernetworking-plugin-dnsname)
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 if [[ ${#missing[@]} -gt 0 ]]; then

@@ -123,8 +123,14 @@ describe('docker-compose.yml on podman (podman-compose): side-by-side orchestrat
     recognizer = await startSttServer();
     const up = await compose(['up', '-d', '--no-build']);
     assert.equal(up.code, 0, up.output);
-    await waitReady(`http://127.0.0.1:${ports['AGENT_OPS_PORT']}/ready`, undefined, 240_000);
-    await waitReady(`http://127.0.0.1:${ports['SPEECH_OPS_PORT']}/ready`, undefined, 240_000);
+    // a service that never gets ready fails with the end of its log
+    const ready = (service: (typeof SERVICES)[number], port: number | undefined) =>
+      waitReady(`http://127.0.0.1:${port}/ready`, undefined, 240_000).catch((err: Error) => {
+        const logs = podman(['logs', '--tail', '60', container(service)]);
+        throw new Error(`${err.message}\n${service} log:\n${logs.stdout}${logs.stderr}`);
+      });
+    await ready('agent', ports['AGENT_OPS_PORT']);
+    await ready('speech', ports['SPEECH_OPS_PORT']);
     const deadline = Date.now() + 240_000;
     while (podman(['healthcheck', 'run', container('models')]).status !== 0) {
       assert.ok(Date.now() < deadline, `models never became healthy:\n${podman(['logs', '--tail', '40', container('models')]).stderr}`);
