@@ -66,7 +66,8 @@ describe('configuration layers', () => {
   });
 
   test('TTS_THREAD_SPINNING is auto by default, or a boolean; auto spins only in legacy mode', () => {
-    const spinning = (value: string | undefined) => loadConfig({ dir: envDir({}), env: value === undefined ? {} : { TTS_THREAD_SPINNING: value } }).config.TTS_THREAD_SPINNING;
+    const spinning = (value: string | undefined) =>
+      loadConfig({ dir: envDir({}), env: value === undefined ? {} : { TTS_THREAD_SPINNING: value } }).config.TTS_THREAD_SPINNING;
     assert.equal(spinning(undefined), 'auto');
     assert.equal(spinning(' Auto '), 'auto');
     assert.equal(spinning('1'), true);
