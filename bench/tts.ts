@@ -12,8 +12,8 @@
  * Environment (bench harness only): VO_TEST_VOICES_DIR (voice folder, default $VO_CACHE/voices),
  * VO_BENCH_VOICE (default en_US-joe-medium), VO_BENCH_ROUNDS (default 3, best round of each engine
  * reported; rounds alternate between the engines), VO_BENCH_THREADS (our TTS_INTRA_OP_THREADS, default
- * the product default), VO_BENCH_SPIN=0|1 (our TTS_THREAD_SPINNING; default `auto`, which spins as the legacy-mode server does), VO_BENCH_WIDE=0|1 (our
- * TTS_WIDE_CONVOLUTIONS; default the product default).
+ * the product default), VO_BENCH_SPIN=0|1 (our TTS_THREAD_SPINNING; default `auto`, which spins as the
+ * legacy-mode server does), VO_BENCH_WIDE=0|1 (our TTS_WIDE_CONVOLUTIONS; default the product default).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
