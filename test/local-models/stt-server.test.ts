@@ -399,7 +399,9 @@ describe('local STT server: Whisper tiny.en (ggml) behind the OpenAI transcripti
     const pause = new Int16Array(short.sampleRate);
     const quietYes: Clip = { text: 'Yes.', pcm: concatInt16([pause, gain(short.pcm, -20), pause]), sampleRate: short.sampleRate };
     const yes = await client.audio.transcriptions.create({ file: await toFile(wav(quietYes), 'a.wav'), model: 'whisper-1' });
-    assert.equal(wordAccuracy('yes', yes.text), 1, `heard "${yes.text}"`);
+    // heard, and heard right; Whisper tiny sometimes repeats a lone word in silence ("Yes. Yes.", seen in CI)
+    const words = yes.text.toLowerCase().match(/[a-z']+/g) ?? [];
+    assert.ok(words.length > 0 && words.every((word) => word === 'yes'), `heard "${yes.text}"`);
   });
 
   it('refuses requests beyond the queue with 429 and Retry-After, and serves the others', async () => {
