@@ -21,17 +21,20 @@ export async function piperClips(texts: readonly string[]): Promise<Clip[]> {
   });
   try {
     const clips: Clip[] = [];
-    for (const text of texts) {
-      const parts: Int16Array[] = [];
-      let sampleRate = 0;
-      for await (const chunk of piper.synthesize(text)) {
-        parts.push(chunk.pcm);
-        sampleRate = chunk.sampleRate;
-      }
-      clips.push({ text, pcm: concatInt16(parts), sampleRate });
-    }
+    for (const text of texts) clips.push(await speak(piper, text));
     return clips;
   } finally {
     await piper.close();
   }
+}
+
+/** All of `engine`'s speech of `text`, joined into one clip. */
+export async function speak(engine: Pick<PiperEngine, 'synthesize'>, text: string): Promise<Clip> {
+  const parts: Int16Array[] = [];
+  let sampleRate = 0;
+  for await (const chunk of engine.synthesize(text)) {
+    parts.push(chunk.pcm);
+    sampleRate = chunk.sampleRate;
+  }
+  return { text, pcm: concatInt16(parts), sampleRate };
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { concatInt16, Resampler } from '../../src/audio/index.js';
+import { Resampler } from '../../src/audio/index.js';
 import { PiperEngine } from '../../src/tts/engine.js';
+import { speak } from '../support/piper-clips.js';
 import { transcribe } from '../support/tts/recognizer.js';
 import { normalizeWords as words, wordErrors } from '../support/word-accuracy.js';
 import { TEST_VOICE as REAL_VOICE, requireTestVoice as realVoicesDir } from '../support/voices.js';
@@ -36,13 +37,8 @@ describe(`intelligibility of the real voice (${REAL_VOICE}) to an offline recogn
     let errors = 0;
     let total = 0;
     for (const sentence of SENTENCES) {
-      const parts: Int16Array[] = [];
-      let rate = 0;
-      for await (const chunk of engine.synthesize(sentence)) {
-        parts.push(chunk.pcm);
-        rate = chunk.sampleRate;
-      }
-      const audio = Resampler.oneShot(concatInt16(parts), rate, 16000);
+      const clip = await speak(engine, sentence);
+      const audio = Resampler.oneShot(clip.pcm, clip.sampleRate, 16000);
       const heard = await transcribe(audio);
       const ref = words(sentence);
       const e = wordErrors(ref, words(heard));
