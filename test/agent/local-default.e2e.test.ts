@@ -150,6 +150,16 @@ describe('agent mode with no provider configured: local models by default', { ti
     for (const job of jobs) assert.match(readFileSync(`/proc/${job.pid}/environ`, 'utf8'), /(^|\0)ORT_DISABLE_TELEMETRY=1\0/);
   });
 
+  it('keeps its processes free of an image library', () => {
+    const jobs = children(service.pid!).filter((child) => child.cmd.includes('job_proc_lazy_main'));
+    assert.ok(jobs.length >= 1);
+    for (const pid of [service.pid!, ...jobs.map((job) => job.pid)]) {
+      const maps = readFileSync(`/proc/${pid}/maps`, 'utf8');
+      assert.match(maps, /rtc-node/, `process ${pid} runs LiveKit's native client, which imports @livekit/agents`);
+      assert.doesNotMatch(maps, /libvips|sharp-linux/, `process ${pid} loaded sharp's image library`);
+    }
+  });
+
   it('a language model process that hangs mid-conversation costs one apology, is replaced, and answers again', async () => {
     assert.ok(participant);
     const before = (await localModels()).llm;
