@@ -58,6 +58,8 @@ const jobEvent = z.discriminatedUnion('type', [
     kind: z.enum(['timeout', 'error', 'garbage', 'empty']),
     model: z.string().max(256),
     cause: z.string().max(2000),
+    /** The next provider of the chain took the request over: the user heard no apology. */
+    fallback: z.boolean().optional(),
   }),
   z.object({ type: z.literal('agent_speaking'), room: z.string().max(256) }),
 ]);

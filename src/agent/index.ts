@@ -257,7 +257,7 @@ class LiveKitAgentComponent implements AgentComponent {
       const { type: _type, ...fields } = event;
       this.logger.error(
         fields,
-        `${event.provider === 'stt' ? 'speech-to-text' : 'language model'} failed (${event.kind}) at ${event.host}: ${event.cause}; the user heard an apology`,
+        `${event.provider === 'stt' ? 'speech-to-text' : 'language model'} failed (${event.kind}) at ${event.host}: ${event.cause}; ${event.fallback ? 'the next provider of the chain took over' : 'the user heard an apology'}`,
       );
     }
     this.events.emit('event', event);

@@ -148,7 +148,7 @@ async function entry(ctx: JobContext): Promise<void> {
   const tts = new ttsBase.StreamAdapter(piper, new FirstClauseTokenizer());
 
   const llmConfig = spec.llm[0];
-  const sttConfig = llmConfig ? spec.stt[0] : undefined;
+  const sttChain = llmConfig ? spec.stt : [];
 
   let lastApologyAt = 0;
   let apologyWaiting = false;
@@ -177,17 +177,21 @@ async function entry(ctx: JobContext): Promise<void> {
     }
   };
 
-  const transcriber = sttConfig
-    ? new ResilientSTT({
-        inner: openaiTranscriber({ model: sttConfig.model, apiKey: sttConfig.apiKey, baseURL: sttConfig.baseURL, language: config.STT_LANGUAGE }),
-        provider: sttConfig.provider,
-        timeoutMs: config.AGENT_PROVIDER_TIMEOUT_MS,
-        onFailure: (failure) => {
-          reportFailure({ provider: 'stt', host: failure.provider, model: sttConfig.model, kind: failure.kind, cause: failure.cause });
-          apologise(STT_APOLOGY);
-        },
-      })
-    : undefined;
+  // The STT chain: its first profile, and the next ones in turn when it fails (an apology only when all fail).
+  const transcriber =
+    sttChain.length > 0
+      ? new ResilientSTT({
+          chain: sttChain.map((link) => ({
+            stt: openaiTranscriber({ model: link.model, apiKey: link.apiKey, baseURL: link.baseURL, language: config.STT_LANGUAGE }),
+            provider: link.provider,
+          })),
+          timeoutMs: config.AGENT_PROVIDER_TIMEOUT_MS,
+          onFailure: (failure) => {
+            reportFailure({ provider: 'stt', host: failure.provider, model: failure.model, kind: failure.kind, cause: failure.cause, fallback: !failure.lost });
+            if (failure.lost) apologise(STT_APOLOGY);
+          },
+        })
+      : undefined;
   // one Silero stream per room: the session's, which EarlySTT hears as well
   const sessionVad = new SharedVAD(vad);
   const stt = transcriber && new EarlySTT({ inner: transcriber, vad: sessionVad, earlyMs: config.AGENT_EARLY_TRANSCRIPTION_MS });
@@ -279,11 +283,11 @@ async function entry(ctx: JobContext): Promise<void> {
     },
   });
   logger.info(
-    { voice: voiceName, participant: participant.identity, llm: llmConfig?.provider ?? null, stt: sttConfig?.provider ?? null },
+    { voice: voiceName, participant: participant.identity, llm: llmConfig?.provider ?? null, stt: sttChain[0]?.provider ?? null },
     'agent session started',
   );
   // The page shows what it is talking to.
-  const models = { llm: shownModel(llmConfig), stt: shownModel(sttConfig), voice: voiceName };
+  const models = { llm: shownModel(llmConfig), stt: shownModel(sttChain[0]), voice: voiceName };
   ctx.room.localParticipant?.setAttributes({ 'vo.models': JSON.stringify(models) }).catch((err: unknown) => {
     logger.warn({ cause: describeError(err) }, 'could not publish the models attribute');
   });

@@ -1,79 +1,116 @@
 /**
- * Wraps a non-streaming STT so a failing provider never ends the session.
+ * Wraps non-streaming STTs (a provider and its fallbacks) so a failing provider never ends the session.
  *
  * The framework only logs a failed recognition and carries on, leaving the user in silence; a
- * provider that hangs would hold the turn for ever. Here every recognition gets a deadline, and a
- * failure (down, slow, or an answer that is not a transcript) is reported through `onFailure`
- * (which logs it and apologises to the user) and turned into an empty transcript, so the session
- * simply waits for the next utterance. The next successful call is the recovery.
+ * provider that hangs would hold the turn for ever. Here every attempt gets a deadline, and a
+ * failure (down, slow, or an answer that is not a transcript) is reported through `onFailure`.
+ * The utterance then goes to the next provider of the chain; a provider that failed rests (30 s),
+ * during which utterances go to the others first (a hanging provider would
+ * otherwise cost every utterance its deadline). Only when every provider failed is the utterance
+ * lost (`lost: true`, for the apology): the result is an empty transcript, so the session simply
+ * waits for the next utterance. The next successful call is the recovery.
  */
 import { stt, type AudioBuffer } from '@livekit/agents';
 import * as openai from '@livekit/agents-plugin-openai';
 import OpenAI from 'openai';
 import { z } from 'zod';
 
+/** How long a provider that failed is tried after the others. */
+export const PROVIDER_REST_MS = 30_000;
+
 export interface SttFailure {
   provider: string;
+  model: string;
   cause: string;
   kind: 'timeout' | 'error' | 'garbage';
+  /** No provider of the chain transcribed the utterance. */
+  lost: boolean;
+}
+
+export interface SttLink {
+  stt: stt.STT;
+  /** Host of the provider, for logs ("127.0.0.1:9000"). */
+  provider: string;
 }
 
 export interface ResilientSTTOptions {
-  inner: stt.STT;
-  /** Host of the provider, for logs ("127.0.0.1:9000"). */
-  provider: string;
+  /** The providers in order of preference (at least one). */
+  chain: SttLink[];
+  /** Deadline of each attempt. */
   timeoutMs: number;
+  /** How long a provider that failed is tried after the others; default `PROVIDER_REST_MS`. */
+  restMs?: number;
   onFailure: (failure: SttFailure) => void;
 }
 
+type Attempt = { event: stt.SpeechEvent } | { failure: Omit<SttFailure, 'lost'> };
+
 export class ResilientSTT extends stt.STT {
   label: string;
-  readonly #inner: stt.STT;
   readonly #options: ResilientSTTOptions;
+  /** Per link: until when it rests after a failure (ms since the epoch). */
+  readonly #restingUntil: number[];
 
   constructor(options: ResilientSTTOptions) {
     super({ streaming: false, interimResults: false });
-    this.#inner = options.inner;
+    if (options.chain.length === 0) throw new Error('ResilientSTT needs at least one speech-to-text provider');
     this.#options = options;
-    this.label = `resilient<${options.inner.label}>`;
+    this.#restingUntil = options.chain.map(() => 0);
+    this.label = `resilient<${options.chain.map((link) => link.stt.label).join(',')}>`;
   }
 
   override get model(): string {
-    return this.#inner.model;
+    return this.#preferred().stt.model;
   }
 
   override get provider(): string {
-    return this.#options.provider;
+    return this.#preferred().provider;
   }
 
   protected async _recognize(buffer: AudioBuffer, abortSignal?: AbortSignal): Promise<stt.SpeechEvent> {
-    const deadline = AbortSignal.timeout(this.#options.timeoutMs);
-    const signal = abortSignal ? AbortSignal.any([abortSignal, deadline]) : deadline;
-    try {
-      const event = await this.#inner.recognize(buffer, signal);
-      const text: unknown = event.alternatives?.[0]?.text;
-      if (typeof text !== 'string') {
-        this.#fail('garbage', 'the provider answered without a transcript text');
-        return empty();
+    const order = this.#order();
+    for (const [position, index] of order.entries()) {
+      const attempt = await this.#attempt(this.#options.chain[index]!, buffer, abortSignal);
+      if ('event' in attempt) {
+        this.#restingUntil[index] = 0;
+        return attempt.event;
       }
-      return event;
-    } catch (err) {
-      if (abortSignal?.aborted) throw err;
-      if (deadline.aborted) {
-        this.#fail('timeout', `no transcript within ${this.#options.timeoutMs} ms`);
-      } else {
-        this.#fail(isGarbage(err) ? 'garbage' : 'error', describeError(err));
-      }
-      return empty();
+      this.#restingUntil[index] = Date.now() + (this.#options.restMs ?? PROVIDER_REST_MS);
+      this.#options.onFailure({ ...attempt.failure, lost: position === order.length - 1 });
     }
+    return empty();
   }
 
   stream(): stt.SpeechStream {
     throw new Error('ResilientSTT is not streaming; the framework wraps it in stt.StreamAdapter with the VAD');
   }
 
-  #fail(kind: SttFailure['kind'], cause: string): void {
-    this.#options.onFailure({ provider: this.#options.provider, cause, kind });
+  /** Links not resting first, then the resting ones: each in the chain's order. */
+  #order(): number[] {
+    const now = Date.now();
+    const indices = this.#options.chain.map((_, index) => index);
+    return [...indices.filter((i) => this.#restingUntil[i]! <= now), ...indices.filter((i) => this.#restingUntil[i]! > now)];
+  }
+
+  #preferred(): SttLink {
+    return this.#options.chain[this.#order()[0]!]!;
+  }
+
+  async #attempt(link: SttLink, buffer: AudioBuffer, abortSignal: AbortSignal | undefined): Promise<Attempt> {
+    const { timeoutMs } = this.#options;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = abortSignal ? AbortSignal.any([abortSignal, deadline]) : deadline;
+    const failure = (kind: SttFailure['kind'], cause: string): Attempt => ({ failure: { provider: link.provider, model: link.stt.model, kind, cause } });
+    try {
+      const event = await link.stt.recognize(buffer, signal);
+      const text: unknown = event.alternatives?.[0]?.text;
+      if (typeof text !== 'string') return failure('garbage', 'the provider answered without a transcript text');
+      return { event };
+    } catch (err) {
+      if (abortSignal?.aborted) throw err;
+      if (deadline.aborted) return failure('timeout', `no transcript within ${timeoutMs} ms`);
+      return failure(isGarbage(err) ? 'garbage' : 'error', describeError(err));
+    }
   }
 }
 

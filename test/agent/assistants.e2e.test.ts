@@ -1,9 +1,10 @@
 /**
  * Many assistants from one file, against a real LiveKit server: each assistant is its own worker
  * and greets with its own greeting; an edit reaches the next room without a restart while a live
- * room carries on; a broken profile leaves the other assistant serving; an LLM fallback answers
+ * room carries on; a broken profile leaves the other assistant serving; LLM and STT fallbacks answer
  * without an apology; an invalid edit is refused and the running version stays.
- * The LLM is the named stand-in (it echoes: "You said: ..."), speech-to-text the real Whisper peer.
+ * The LLM is the named stand-in (it echoes: "You said: ..."), speech-to-text the real Whisper peer; questions
+ * are typed, except the one that checks the speech-to-text chain.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
@@ -12,10 +13,10 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { dispose } from '@livekit/rtc-node';
 import type { AgentComponent } from '../../src/agent/index.js';
-import { LLM_APOLOGY } from '../../src/agent/settings.js';
+import { LLM_APOLOGY, STT_APOLOGY } from '../../src/agent/settings.js';
 import { AssistantsSource } from '../../src/assistants/index.js';
 import { createMetricsRegistry } from '../../src/ops/metrics.js';
-import { type Bench, benchConfig, benchEnv, capturedLogger, createAgentWithSpeech, startBench } from '../support/agent-bench.js';
+import { type Bench, benchConfig, benchEnv, capturedLogger, createAgentWithSpeech, speech48k, startBench } from '../support/agent-bench.js';
 import { TestParticipant, waitFor } from '../support/test-participant.js';
 import { TEST_VOICE, testVoicesDir } from '../support/voices.js';
 
@@ -38,6 +39,11 @@ profiles:
     base_url: http://127.0.0.1:9/v1
     model: nothing-here
     fallback: [stand-in]
+  deaf:
+    provider: openai-compatible
+    base_url: http://127.0.0.1:9/v1
+    model: nothing-here
+    fallback: [whisper]
   dead:
     provider: openai-compatible
     base_url: http://127.0.0.1:9/v1
@@ -48,7 +54,7 @@ assistants:
     greeting: ${options.receptionGreeting}
     voice: ${TEST_VOICE}
     llm: broken
-    stt: whisper
+    stt: deaf
   - name: support-${tag}
     instructions: You are the support line.
     greeting: Support line, what is the problem?
@@ -138,11 +144,19 @@ describe('assistants file: two assistants, edited at run time', () => {
     );
   });
 
-  it('the LLM falls back to the next profile when the first is unreachable: an answer, no apology', async () => {
+  it('the LLM and speech-to-text fall back to the next profile when the first is unreachable: an answer, no apology', async () => {
     const { participant } = await joinRoom('reception');
     const answer = await ask(participant, 'Is anyone there?');
     assert.notEqual(answer, LLM_APOLOGY);
     assert.match(answer, /You said: Is anyone there/);
+    // spoken, the words go through the speech-to-text chain
+    const { endedAt } = await participant.say(await speech48k('Is anyone there?'));
+    const heard = (await participant.transcriptAfter('agent', endedAt, TURN_MS)).text.trim();
+    assert.notEqual(heard, STT_APOLOGY);
+    assert.match(heard, /You said: .*anyone there/i);
+    const sttFailures = logs().filter((l) => l['provider'] === 'stt' && String(l['host']).startsWith('127.0.0.1:9 '));
+    assert.ok(sttFailures.length >= 1, 'the unreachable speech-to-text profile was reported');
+    for (const failure of sttFailures) assert.equal(failure['fallback'], true, JSON.stringify(failure));
   });
 
   it('an edited greeting reaches the next room without a restart while a live room carries on', async () => {

@@ -83,7 +83,9 @@ describe('EarlySTT: transcribing at the first pause', { timeout: 300_000 }, () =
   async function listen(pcm: Int16Array, earlyMs: number, settleMs = 4000, sessionVadModel: silero.VAD = vad): Promise<Heard> {
     const failures: SttFailure[] = [];
     const provider = openaiTranscriber({ model: server.modelName, apiKey: 'test-key', baseURL: server.baseURL, language: 'en' });
-    const recording = new RecordingSTT(new ResilientSTT({ inner: provider, provider: 'test', timeoutMs: 60_000, onFailure: (f) => failures.push(f) }));
+    const recording = new RecordingSTT(
+      new ResilientSTT({ chain: [{ stt: provider, provider: 'test' }], timeoutMs: 60_000, onFailure: (f) => failures.push(f) }),
+    );
     const sessionVad = new SharedVAD(sessionVadModel);
     const vadStream = sessionVad.stream();
     const sessionEndOfSpeech: number[] = [];

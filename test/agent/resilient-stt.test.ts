@@ -1,12 +1,13 @@
 /**
  * ResilientSTT around the real OpenAI STT plugin (configured as job.ts configures it), against the
- * real Whisper STT server with its fault modes, fed real synthetic speech (flite).
+ * real Whisper STT server with its fault modes and a port nobody listens on, fed real synthetic speech (flite).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { initializeLogger, loggerOptions, stt } from '@livekit/agents';
 import { AudioFrame } from '@livekit/rtc-node';
-import { openaiTranscriber, ResilientSTT, type SttFailure } from '../../src/agent/resilient-stt.js';
+import { openaiTranscriber, ResilientSTT, type SttFailure, type SttLink } from '../../src/agent/resilient-stt.js';
+import { freeTcpPort } from '../support/ports.js';
 import { speak } from '../support/speech.js';
 import { startSttServer, type SttTestServer } from '../support/stt-server.js';
 import { wordAccuracy } from '../support/word-accuracy.js';
@@ -28,11 +29,25 @@ describe('ResilientSTT: a failing speech-to-text provider never ends the session
     await server?.stop();
   });
 
-  /** The wrapper as job.ts builds it, around the plugin as job.ts configures it (openaiTranscriber). */
-  function resilient(timeoutMs: number) {
+  /** The Whisper server, through the plugin as job.ts configures it (openaiTranscriber). */
+  const serverLink = (): SttLink => ({
+    stt: openaiTranscriber({ model: server.modelName, apiKey: 'test-key', baseURL: server.baseURL, language: 'en' }),
+    provider: host(),
+  });
+
+  /** A provider that is not there: a local port with no listener (connection refused). */
+  async function absentLink(): Promise<SttLink> {
+    const port = await freeTcpPort();
+    return {
+      stt: openaiTranscriber({ model: 'whisper-1', apiKey: 'test-key', baseURL: `http://127.0.0.1:${port}/v1`, language: 'en' }),
+      provider: `127.0.0.1:${port}`,
+    };
+  }
+
+  /** The wrapper as job.ts builds it; by default around the Whisper server alone. */
+  function resilient(timeoutMs: number, chain: SttLink[] = [serverLink()], restMs?: number) {
     const failures: SttFailure[] = [];
-    const inner = openaiTranscriber({ model: server.modelName, apiKey: 'test-key', baseURL: server.baseURL, language: 'en' });
-    const wrapped = new ResilientSTT({ inner, provider: host(), timeoutMs, onFailure: (f) => failures.push(f) });
+    const wrapped = new ResilientSTT({ chain, timeoutMs, ...(restMs !== undefined ? { restMs } : {}), onFailure: (f) => failures.push(f) });
     return { wrapped, failures };
   }
 
@@ -61,7 +76,9 @@ describe('ResilientSTT: a failing speech-to-text provider never ends the session
     assert.equal(failures.length, 1);
     assert.equal(failures[0]!.kind, 'error');
     assert.equal(failures[0]!.provider, host());
+    assert.equal(failures[0]!.model, server.modelName);
     assert.match(failures[0]!.cause, /503/);
+    assert.equal(failures[0]!.lost, true, 'with no other provider, the utterance is lost');
   });
 
   it('a 200 answer that is not a transcript is reported as garbage, not heard as silence', async () => {
@@ -109,6 +126,60 @@ describe('ResilientSTT: a failing speech-to-text provider never ends the session
       failures.map((f) => f.kind),
       ['error'],
       'only the failed call was reported',
+    );
+  });
+
+  it('a provider that fails hands the utterance to the next of the chain: the words arrive, the failure is reported, nothing is lost', async () => {
+    await server.setMode('ok');
+    const absent = await absentLink();
+    const { wrapped, failures } = resilient(60_000, [absent, serverLink()]);
+    const event = await wrapped.recognize([frame]);
+    assert.ok(wordAccuracy(SENTENCE, textOf(event) ?? '') >= 0.8, `heard "${textOf(event)}"`);
+    assert.equal(failures.length, 1);
+    assert.equal(failures[0]!.provider, absent.provider);
+    assert.equal(failures[0]!.kind, 'error');
+    assert.match(failures[0]!.cause, /ECONNREFUSED/);
+    assert.equal(failures[0]!.lost, false);
+    // the failed provider rests: the next utterance goes to the one that answered, with no new failure
+    assert.equal(wrapped.provider, host());
+    const next = await wrapped.recognize([frame]);
+    assert.ok(wordAccuracy(SENTENCE, textOf(next) ?? '') >= 0.8, `heard "${textOf(next)}"`);
+    assert.equal(failures.length, 1, 'the resting provider was tried again at once');
+  });
+
+  it('when every provider of the chain fails, each failure is reported and only the last marks the utterance lost', async () => {
+    await server.setMode('down');
+    const absent = await absentLink();
+    const { wrapped, failures } = resilient(60_000, [serverLink(), absent]);
+    assertEmptyFinal(await wrapped.recognize([frame]));
+    assert.deepEqual(
+      failures.map((f) => [f.provider, f.kind, f.lost]),
+      [
+        [host(), 'error', false],
+        [absent.provider, 'error', true],
+      ],
+    );
+  });
+
+  it('a provider that failed comes first again once its rest is over', async () => {
+    const REST_MS = 500;
+    await server.setMode('ok');
+    const absent = await absentLink();
+    const { wrapped, failures } = resilient(60_000, [absent, serverLink()], REST_MS);
+    await wrapped.recognize([frame]);
+    assert.equal(failures.length, 1);
+    assert.equal(wrapped.provider, host(), 'resting, the failed provider comes after the others');
+    await new Promise((resolve) => setTimeout(resolve, REST_MS + 100));
+    assert.equal(wrapped.provider, absent.provider, 'rested, it is the first again');
+    const event = await wrapped.recognize([frame]);
+    assert.ok(wordAccuracy(SENTENCE, textOf(event) ?? '') >= 0.8, `heard "${textOf(event)}"`);
+    assert.deepEqual(
+      failures.map((f) => [f.provider, f.lost]),
+      [
+        [absent.provider, false],
+        [absent.provider, false],
+      ],
+      'tried first again (and failed again), then the next provider answered',
     );
   });
 });
