@@ -3,13 +3,14 @@
  *
  * Moonshine encodes the audio it is given, not a fixed 30 s window as Whisper does, so a 2-3 s utterance takes
  * about 60-90 ms here against 230-400 for whisper.cpp tiny.en. sherpa-onnx decodes on libuv's thread pool
- * (`decodeAsync`): the event loop stays free without a worker thread of our own. One transcription runs at a
- * time; up to `maxQueue` more wait in order, beyond that requests are refused at once ('queue_full').
+ * (`decodeAsync`): the event loop stays free without a worker thread of our own. Requests wait their turn in a
+ * SerialQueue (one transcription at a time, up to `maxQueue` waiting, 'queue_full' beyond).
  */
 import { createRequire } from 'node:module';
 import { basename } from 'node:path';
 import type { Logger } from '../../ops/logger.js';
 import type { MoonshineModelFiles } from '../model-files.js';
+import { disposedError, SerialQueue } from './serial-queue.js';
 import { type TranscribeOptions, type Transcription, TranscriptionError } from './transcription-types.js';
 import { WHISPER_SAMPLE_RATE } from './whisper-worker-protocol.js';
 
@@ -50,28 +51,17 @@ export interface MoonshineEngineOptions {
   logger?: Logger;
 }
 
-interface Job {
-  samples: Float32Array;
-  resolve: (t: Transcription) => void;
-  reject: (err: Error) => void;
-  signal?: AbortSignal | undefined;
-  onAbort?: () => void;
-}
-
 export class MoonshineEngine {
   readonly name: string;
-  private readonly waiting: Job[] = [];
-  private running: Promise<void> | undefined;
-  private disposed = false;
-  /** Of the last transcriptions, ms: sets Retry-After when the queue is full. */
-  private lastDurationMs = 100;
+  private readonly queue: SerialQueue<Float32Array, Transcription>;
 
   private constructor(
     private readonly recognizer: SherpaOfflineRecognizer,
-    private readonly maxQueue: number,
+    maxQueue: number,
     name: string,
   ) {
     this.name = name;
+    this.queue = new SerialQueue({ maxQueue, run: (samples) => this.run(samples), typicalMs: 100 });
   }
 
   /** Loads the model and runs one warm-up transcription (the first real request is then not a cold start). */
@@ -100,15 +90,15 @@ export class MoonshineEngine {
   }
 
   get ready(): boolean {
-    return !this.disposed;
+    return !this.queue.closed;
   }
 
   get queued(): number {
-    return this.waiting.length;
+    return this.queue.queued;
   }
 
   get busy(): boolean {
-    return this.running !== undefined;
+    return this.queue.busy;
   }
 
   /** Memory of the process the model lives in, bytes. */
@@ -117,7 +107,7 @@ export class MoonshineEngine {
   }
 
   get estimatedWaitMs(): number {
-    return (this.waiting.length + (this.busy ? 1 : 0)) * this.lastDurationMs;
+    return this.queue.estimatedWaitMs;
   }
 
   supportsLanguage(language: string): boolean {
@@ -133,65 +123,31 @@ export class MoonshineEngine {
    * Rejects with a TranscriptionError.
    */
   transcribe(samples: Float32Array, options: TranscribeOptions = {}): Promise<Transcription> {
-    if (this.disposed) return Promise.reject(new TranscriptionError('disposed', 'the speech recognizer was shut down'));
+    if (this.queue.closed) return Promise.reject(disposedError());
     if (!(samples instanceof Float32Array)) return Promise.reject(new TranscriptionError('invalid_audio', 'samples must be a Float32Array'));
     if (!this.supportsLanguage(options.language ?? 'en')) {
       return Promise.reject(
         new TranscriptionError('unsupported_language', `language '${options.language}' is not supported: this model transcribes English only`),
       );
     }
-    if (options.signal?.aborted) return Promise.reject(new TranscriptionError('aborted', 'the transcription was aborted'));
-    if (this.busy && this.waiting.length >= this.maxQueue) {
-      return Promise.reject(new TranscriptionError('queue_full', `the speech recognizer is busy (${this.waiting.length} requests waiting)`));
-    }
-    return new Promise<Transcription>((resolve, reject) => {
-      const job: Job = { samples: samples.slice(), resolve, reject, signal: options.signal };
-      if (options.signal) {
-        job.onAbort = () => {
-          const index = this.waiting.indexOf(job);
-          if (index >= 0) this.waiting.splice(index, 1);
-          reject(new TranscriptionError('aborted', 'the transcription was aborted'));
-        };
-        options.signal.addEventListener('abort', job.onAbort, { once: true });
-      }
-      this.waiting.push(job);
-      this.next();
-    });
+    return this.queue.submit(samples.slice(), options.signal);
   }
 
   /** Refuses new requests, fails those still waiting, and lets the running one finish (at most `graceMs`). */
-  async dispose(graceMs = 30_000): Promise<void> {
-    this.disposed = true;
-    for (const job of this.waiting.splice(0)) {
-      this.settle(job);
-      job.reject(new TranscriptionError('disposed', 'the speech recognizer was shut down'));
-    }
-    if (this.running) await Promise.race([this.running, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+  dispose(graceMs = 30_000): Promise<void> {
+    return this.queue.drain(graceMs);
   }
 
-  private next(): void {
-    if (this.running) return;
-    const job = this.waiting.shift();
-    if (!job) return;
-    this.running = this.run(job).finally(() => {
-      this.running = undefined;
-      this.next();
-    });
-  }
-
-  private async run(job: Job): Promise<void> {
+  private async run(samples: Float32Array): Promise<Transcription> {
     const started = performance.now();
+    let text: string;
     try {
-      const text = await this.decode(job.samples);
-      const durationMs = performance.now() - started;
-      this.lastDurationMs = durationMs;
-      const audioMs = (job.samples.length / WHISPER_SAMPLE_RATE) * 1000;
-      job.resolve({ text, durationMs, audioMs, language: 'en', segments: text ? [{ text, startMs: 0, endMs: Math.round(audioMs) }] : [] });
+      text = await this.decode(samples);
     } catch (err) {
-      job.reject(new TranscriptionError('failed', `the speech recognizer failed: ${(err as Error).message}`));
-    } finally {
-      this.settle(job);
+      throw new TranscriptionError('failed', `the speech recognizer failed: ${(err as Error).message}`);
     }
+    const audioMs = (samples.length / WHISPER_SAMPLE_RATE) * 1000;
+    return { text, durationMs: performance.now() - started, audioMs, language: 'en', segments: text ? [{ text, startMs: 0, endMs: Math.round(audioMs) }] : [] };
   }
 
   private async decode(samples: Float32Array): Promise<string> {
@@ -209,10 +165,6 @@ export class MoonshineEngine {
     const { text } = await this.recognizer.decodeAsync(stream);
     const limit = Math.ceil((samples.length / WHISPER_SAMPLE_RATE) * MAX_CHARS_PER_SECOND) + 20;
     return text.trim().slice(0, limit).trim();
-  }
-
-  private settle(job: Job): void {
-    if (job.onAbort) job.signal?.removeEventListener('abort', job.onAbort);
   }
 }
 
