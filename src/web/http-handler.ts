@@ -20,7 +20,8 @@ export interface HandlerDeps {
   assets: () => Map<string, Asset> | undefined;
   /** The configured assistants; absent or answering undefined = the single assistant AGENT_NAME. */
   assistants?: AssistantsProvider;
-  onToken: (outcome: TokenOutcome) => void;
+  /** Each token request's outcome, and the assistant it asked for once that is known to be one of ours. */
+  onToken: (outcome: TokenOutcome, assistant?: string) => void;
 }
 
 /** Origins the page talks to besides itself: the LiveKit server (WebSocket, and HTTP for its validate call). */
@@ -118,11 +119,11 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     }
     try {
       const details = await issueToken(deps.config, parsed.request, choice.agentName);
-      deps.onToken('issued');
+      deps.onToken('issued', choice.agentName);
       deps.logger.info({ room: details.roomName, assistant: choice.agentName, client }, 'participant token issued');
       sendJson(res, 200, details);
     } catch (error) {
-      deps.onToken('error');
+      deps.onToken('error', choice.agentName);
       deps.logger.error({ err: error }, 'token creation failed');
       sendError(res, 500, 'the token could not be created');
     }

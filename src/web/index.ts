@@ -51,8 +51,8 @@ export function createWebComponent(options: WebComponentOptions): WebComponent {
   const bundleDir = options.bundleDir ?? CLIENT_BUNDLE_DIR;
   const tokenCounter = new Counter({
     name: 'web_token_requests_total',
-    help: 'POST /api/token requests by result.',
-    labelNames: ['result'] as const,
+    help: 'POST /api/token requests by result, and by assistant once it is known to be a configured one ("" before).',
+    labelNames: ['result', 'assistant'] as const,
     registers: [metrics],
   });
   const limiter = new RateLimiter(config.WEB_TOKEN_RATE_LIMIT_PER_MIN);
@@ -68,7 +68,7 @@ export function createWebComponent(options: WebComponentOptions): WebComponent {
     limiter,
     assets: () => assets,
     ...(options.assistants ? { assistants: options.assistants } : {}),
-    onToken: (outcome) => tokenCounter.inc({ result: outcome }),
+    onToken: (outcome, assistant) => tokenCounter.inc({ result: outcome, assistant: assistant ?? '' }),
   });
 
   /** Reads the built page into memory, or records why there is none. Never builds it. */

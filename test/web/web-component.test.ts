@@ -21,6 +21,8 @@ interface Running {
   registry: Registry;
   base: string;
   logs: Array<{ level: number; msg: string }>;
+  /** The configured assistant (AGENT_NAME). */
+  agentName: string;
   stop(): Promise<void>;
 }
 
@@ -39,7 +41,7 @@ async function start(bundleDir: string): Promise<Running> {
   const registry = createMetricsRegistry('agent');
   const web = createWebComponent({ config, logger: createLogger(config, sink), metrics: registry, bundleDir });
   await web.start();
-  return { web, registry, logs, base: `http://127.0.0.1:${web.address()?.port}`, stop: () => web.stop(Date.now() + 2000) };
+  return { web, registry, logs, agentName: config.AGENT_NAME, base: `http://127.0.0.1:${web.address()?.port}`, stop: () => web.stop(Date.now() + 2000) };
 }
 
 describe('web component: serves the page built at set-up, never builds it', () => {
@@ -127,8 +129,9 @@ describe('web component: serves the page built at set-up, never builds it', () =
       assert.equal((await post('{not json')).status, 400);
       assert.deepEqual(server.web.status?.()['tokens'], { issued: 2, bad_request: 1, rate_limited: 0, unavailable: 0, error: 0 });
       const text = await server.registry.metrics();
-      assert.match(text, /web_token_requests_total\{result="issued",mode="agent"\} 2/);
-      assert.match(text, /web_token_requests_total\{result="bad_request",mode="agent"\} 1/);
+      // by assistant once the request named a configured one (here the only one, AGENT_NAME's default)
+      assert.match(text, new RegExp(`web_token_requests_total\\{result="issued",assistant="${server.agentName}",mode="agent"\\} 2`));
+      assert.match(text, /web_token_requests_total\{result="bad_request",assistant="",mode="agent"\} 1/);
     } finally {
       await server.stop();
     }
