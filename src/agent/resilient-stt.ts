@@ -5,10 +5,10 @@
  * provider that hangs would hold the turn for ever. Here every attempt gets a deadline, and a
  * failure (down, slow, or an answer that is not a transcript) is reported through `onFailure`.
  * The utterance then goes to the next provider of the chain; a provider that failed rests (30 s),
- * during which utterances go to the others first (a hanging provider would
- * otherwise cost every utterance its deadline). Only when every provider failed is the utterance
- * lost (`lost: true`, for the apology): the result is an empty transcript, so the session simply
- * waits for the next utterance. The next successful call is the recovery.
+ * during which utterances go to the others first (a hanging provider would otherwise cost every
+ * utterance its deadline). Only when every provider failed is the utterance lost (`lost: true`,
+ * for the apology): the result is an empty transcript, so the session simply waits for the next
+ * utterance. The next successful call is the recovery.
  */
 import { stt, type AudioBuffer } from '@livekit/agents';
 import * as openai from '@livekit/agents-plugin-openai';
