@@ -23,7 +23,7 @@ export interface TranscriptionQueueOptions {
 
 /** One request, checked already (language known, temperature in range). */
 export interface TranscriptionRequest {
-  /** 16 kHz mono float samples; copied, so the caller's array stays usable. */
+  /** 16 kHz mono float samples, copied when the transcription starts (the caller's array stays usable; leave it unchanged until then). */
   samples: Float32Array;
   language: string;
   prompt: string;
@@ -40,8 +40,9 @@ export interface TranscriptionQueueStats {
 
 interface Job {
   id: number;
+  /** The caller's samples, copied for the worker when the job runs (the copy's buffer moves to the worker). */
   samples: Float32Array;
-  /** Length of the audio (kept: the samples' buffer moves to the worker). */
+  /** Length of the audio. */
   audioMs: number;
   language: string;
   prompt: string;
@@ -110,7 +111,7 @@ export class TranscriptionQueue {
   submit(request: TranscriptionRequest): Promise<Transcription> {
     const job: Job = {
       id: this.nextId++,
-      samples: whisperInput(request.samples),
+      samples: request.samples,
       audioMs: Math.round((request.samples.length / WHISPER_SAMPLE_RATE) * 1000),
       language: request.language,
       prompt: request.prompt,
@@ -145,15 +146,17 @@ export class TranscriptionQueue {
   private transcribe(job: Job): Promise<Transcription> {
     return new Promise<Transcription>((resolve, reject) => {
       this.current = { job, resolve, reject };
+      // copied here rather than on arrival, so a refused request costs no copy
+      const samples = whisperInput(job.samples);
       this.running!.send({
         type: 'transcribe',
         id: job.id,
-        samples: job.samples,
+        samples,
         language: job.language,
         prompt: job.prompt,
         temperature: job.temperature,
-        audioCtx: audioContextFor(job.samples.length, this.options.audioContext),
-        singleSegment: fitsOneWindow(job.samples.length),
+        audioCtx: audioContextFor(samples.length, this.options.audioContext),
+        singleSegment: fitsOneWindow(samples.length),
       });
     });
   }
