@@ -153,7 +153,8 @@ describe('assistants file: two assistants, edited at run time', () => {
     const { endedAt } = await participant.say(await speech48k('Is anyone there?'));
     const heard = (await participant.transcriptAfter('agent', endedAt, TURN_MS)).text.trim();
     assert.notEqual(heard, STT_APOLOGY);
-    assert.match(heard, /You said: .*anyone there/i);
+    // the stand-in echoes what Whisper heard ("anyone" or "any one")
+    assert.match(heard.toLowerCase().replace(/[^a-z]/g, ''), /^yousaid.*anyonethere/, `heard "${heard}"`);
     const sttFailures = logs().filter((l) => l['provider'] === 'stt' && String(l['host']).startsWith('127.0.0.1:9 '));
     assert.ok(sttFailures.length >= 1, 'the unreachable speech-to-text profile was reported');
     for (const failure of sttFailures) assert.equal(failure['fallback'], true, JSON.stringify(failure));

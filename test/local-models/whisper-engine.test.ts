@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { LocalModelFileError } from '../../src/local-models/model-files.js';
 import { loudestWindowDbfs } from '../../src/local-models/stt/silence-gate.js';
 import { audioContextFor, TranscriptionError, WhisperEngine } from '../../src/local-models/stt/whisper-engine.js';
-import { firstPass, repeatsItself, SAFE_AUDIO_CTX } from '../../src/local-models/stt/whisper-worker-protocol.js';
+import { firstPass, repeatsItself, SAFE_AUDIO_CTX, withoutRepetition } from '../../src/local-models/stt/whisper-worker-protocol.js';
 import { createLogger } from '../../src/ops/logger.js';
 import { requireWhisperModel } from '../support/whisper-model.js';
 
@@ -175,5 +175,22 @@ parentPort.on('message', (msg) => {
     assert.equal(repeatsItself('Yes, yes, I know.'), false);
     assert.equal(repeatsItself('What is the capital of France?'), false);
     assert.equal(repeatsItself('I said it is what it is, it is.'), false);
+    // a transcript that is one phrase over and over is cut to its first time, segments included
+    const twice = 'Thank you very much for your help. Thank you very much for your help.';
+    const segment = (text: string, startMs: number) => ({ text, startMs, endMs: startMs + 1000 });
+    assert.deepEqual(withoutRepetition(twice, [segment('Thank you very much for your help.', 0), segment('Thank you very much for your help.', 1000)]), {
+      text: 'Thank you very much for your help.',
+      segments: [segment('Thank you very much for your help.', 0)],
+    });
+    assert.equal(withoutRepetition('Where is the station? Where is the station?', []).text, 'Where is the station?');
+    for (const kept of [
+      'Turn it off, turn it off, turn it off!',
+      'Yes. Yes.',
+      'What is the capital of France?',
+      'What color is grass? What color is grass? What',
+      'No no no no.',
+    ]) {
+      assert.equal(withoutRepetition(kept, []).text, kept, kept);
+    }
   });
 });

@@ -106,6 +106,31 @@ export function repeatsItself(text: string): boolean {
   return false;
 }
 
+/**
+ * A transcript that is one phrase of four or more words said over and over, exactly ("Thank you for your help.
+ * Thank you for your help."), cut to its first time; segments past it are dropped. Whisper tiny does this now and
+ * then even at the safe context (seen in CI on a Piper clip with a prompt); people rarely do (a short "turn it off,
+ * turn it off" is kept). Anything else is returned as it is.
+ */
+export function withoutRepetition(text: string, segments: TranscriptionSegment[]): { text: string; segments: TranscriptionSegment[] } {
+  const words = [...text.matchAll(/[A-Za-z0-9']+/g)];
+  const lower = words.map((w) => w[0].toLowerCase());
+  for (let n = 4; 2 * n <= lower.length; n++) {
+    if (lower.length % n !== 0) continue;
+    if (!lower.every((word, i) => word === lower[i % n])) continue;
+    const next = words[n]!.index;
+    const kept: TranscriptionSegment[] = [];
+    let count = 0;
+    for (const segment of segments) {
+      if (count >= n) break;
+      kept.push(segment);
+      count += segment.text.match(/[A-Za-z0-9']+/g)?.length ?? 0;
+    }
+    return { text: text.slice(0, next).trim(), segments: kept };
+  }
+  return { text, segments };
+}
+
 /** Whether a clip of `samples` fits one window, so it can be decoded as one segment. */
 export function fitsOneWindow(samples: number): boolean {
   return samples <= WINDOW_SECONDS * WHISPER_SAMPLE_RATE;

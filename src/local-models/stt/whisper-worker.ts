@@ -6,7 +6,15 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { type Segment, Whisper, WhisperFullParams, WhisperSamplingStrategy } from '@napi-rs/whisper';
 import type { TranscriptionSegment } from './transcription-types.js';
-import { type FromWorker, firstPass, repeatsItself, SAFE_AUDIO_CTX, type TranscribeMessage, type WorkerInit } from './whisper-worker-protocol.js';
+import {
+  type FromWorker,
+  firstPass,
+  repeatsItself,
+  SAFE_AUDIO_CTX,
+  type TranscribeMessage,
+  type WorkerInit,
+  withoutRepetition,
+} from './whisper-worker-protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('whisper-worker.ts runs as a worker thread of WhisperEngine');
@@ -84,7 +92,7 @@ port.on('message', async (msg: TranscribeMessage) => {
     let result = await pass(first.audioCtx, first.maxTokens);
     // a loop at the small context (see SAFE_AUDIO_CTX): once more at the safe one
     if (first.maxTokens > 0 && repeatsItself(result.text)) result = await pass(SAFE_AUDIO_CTX, 0);
-    send({ type: 'result', id: msg.id, ...result, ms: performance.now() - t0 });
+    send({ type: 'result', id: msg.id, ...withoutRepetition(result.text, result.segments), ms: performance.now() - t0 });
   } catch (err) {
     send({ type: 'failed', id: msg.id, message: (err as Error).message });
   }
