@@ -22,13 +22,17 @@ export const number = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().min(min, `a number between ${min} and ${max}`).max(max, `a number between ${min} and ${max}`));
 
+/** The words bool() reads as true and as false. */
+const TRUE_WORDS = ['true', '1', 'yes'];
+const BOOL_WORDS = [...TRUE_WORDS, 'false', '0', 'no'];
+
 export const bool = () =>
   z
     .string()
     .trim()
     .toLowerCase()
-    .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), 'true or false')
-    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+    .refine((v) => BOOL_WORDS.includes(v), 'true or false')
+    .transform((v) => TRUE_WORDS.includes(v));
 
 /** `auto`, or a boolean as bool() reads it. */
 export const boolOrAuto = () =>
@@ -36,8 +40,8 @@ export const boolOrAuto = () =>
     .string()
     .trim()
     .toLowerCase()
-    .refine((v) => ['auto', 'true', 'false', '1', '0', 'yes', 'no'].includes(v), 'auto, true or false')
-    .transform((v): boolean | 'auto' => (v === 'auto' ? 'auto' : v === 'true' || v === '1' || v === 'yes'));
+    .refine((v) => v === 'auto' || BOOL_WORDS.includes(v), 'auto, true or false')
+    .transform((v): boolean | 'auto' => (v === 'auto' ? 'auto' : TRUE_WORDS.includes(v)));
 
 export const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
   z
