@@ -24,13 +24,15 @@ import { type AssistantSpec, specFromAssistant, specFromConfig } from './assista
 import { AssistantWorker } from './assistant-worker.js';
 import { ControlServer, type JobEvent } from './control-channel.js';
 import { skipUnusedInferenceProcess } from './inference-process.js';
-import { jobEntry } from './job-entry.js';
+import { jobModules } from './job-entry.js';
 import { limitJobHeap } from './job-heap.js';
 import { AgentMetrics } from './metrics.js';
 import { warmLocalPrompts } from './prompt-warmup.js';
 import { type ProviderSettings, providerWarnings } from './settings.js';
 import { SpeechLink } from './speech-link.js';
 import { freeLoopbackPort } from './worker-health.js';
+import { runJobsInRoomHosts, stopRunningJobsIn } from './room-host/framework-hook.js';
+import { RoomHosts } from './room-host/hosts.js';
 
 export interface AgentComponentOptions {
   config: Config;
@@ -82,6 +84,7 @@ class LiveKitAgentComponent implements AgentComponent {
   private specs = new Map<string, AssistantSpec>();
   private readonly stats = new Map<string, AssistantStats>();
   private agentFile = '';
+  private roomHosts: RoomHosts | undefined;
   private stopping = false;
   private controlEnv: Record<string, string> = {};
   /** LIVEKIT_URL as it may appear in logs and status (credentials inside it masked). */
@@ -112,8 +115,20 @@ class LiveKitAgentComponent implements AgentComponent {
     // find the private control socket, its per-run token and the speech socket.
     this.controlEnv = { ...this.control.env(), ...(await this.speechLink.start(this.control.privateDir)) };
     Object.assign(process.env, this.controlEnv);
-    const here = fileURLToPath(import.meta.url);
-    this.agentFile = await jobEntry(fileURLToPath(new URL(`./job${extname(here)}`, import.meta.url)), this.control.privateDir, this.logger);
+    const ext = extname(fileURLToPath(import.meta.url));
+    const modules = await jobModules(
+      { job: fileURLToPath(new URL(`./job${ext}`, import.meta.url)), host: fileURLToPath(new URL(`./room-host/host-main${ext}`, import.meta.url)) },
+      this.control.privateDir,
+      this.logger,
+    );
+    this.agentFile = modules.job;
+    this.roomHosts = new RoomHosts({
+      hostFile: modules.host,
+      agentFile: modules.job,
+      roomsPerProcess: this.config.AGENT_ROOMS_PER_PROCESS,
+      logger: this.logger.child({ part: 'room-hosts' }),
+    });
+    await runJobsInRoomHosts(this.roomHosts);
     if (!this.options.assistants) for (const warning of providerWarnings(this.config)) this.logger.warn(warning);
     skipUnusedInferenceProcess();
     limitJobHeap({ semiSpaceMb: this.config.AGENT_JOB_SEMI_SPACE_MB, heapGrowingPercent: this.config.AGENT_JOB_HEAP_GROWING_PERCENT });
@@ -132,6 +147,10 @@ class LiveKitAgentComponent implements AgentComponent {
     this.stopping = true;
     this.options.assistants?.off('changed', this.onChanged).off('invalid', this.onInvalid);
     await Promise.all([...this.workers.values(), ...this.retiring].map((w) => w.stop(deadline)));
+    if (this.roomHosts) {
+      stopRunningJobsIn(this.roomHosts);
+      await this.roomHosts.stop(Math.max(deadline, Date.now() + 1000));
+    }
     await this.speechLink.stop(deadline);
     await this.control.stop();
     for (const [name, value] of Object.entries(this.controlEnv)) {

@@ -283,7 +283,12 @@ export const VARIABLES = {
   AGENT_IDLE_PROCESSES: {
     schema: int(1, 16),
     default: '1',
-    doc: 'Job processes kept started and warmed (VAD loaded) so a new room is answered at once.',
+    doc: 'Rooms kept ready to start at once, each a place in a started and warmed job process (VAD loaded).',
+  },
+  AGENT_ROOMS_PER_PROCESS: {
+    schema: int(1, 32),
+    default: '4',
+    doc: "Rooms one job process hosts over its life, up to this many at once; then a fresh process takes the next ones. Rooms of one process share Node, the framework, the WebRTC and onnxruntime libraries and the VAD model (each added room costs about a third of a process of its own), but a crash of that process ends all of them. 1 = a process per room, as the framework's default.",
   },
   AGENT_USER_AWAY_TIMEOUT_MS: {
     schema: int(5000, 86_400_000),

@@ -125,11 +125,14 @@ describe('agent mode with no provider configured: local models by default', { ti
     assert.match(turn.heard, /paris/i, `said "${turn.answer}", an independent recognizer heard "${turn.heard}"`);
   });
 
-  it('runs its job processes as bundled JavaScript with the configured heap limits, without the tsx loader the service itself runs under', async () => {
-    const jobs = childCommandLines(service.pid!).filter((cmd) => cmd.includes('job_proc_lazy_main'));
-    assert.ok(jobs.length >= 1, `job processes of the service: ${JSON.stringify(childCommandLines(service.pid!))}`);
+  it('runs its job processes as room hosts of bundled JavaScript with the configured heap limits, without the tsx loader the service itself runs under', async () => {
+    const all = childCommandLines(service.pid!);
+    assert.ok(!all.some((cmd) => cmd.includes('job_proc_lazy_main')), `no process of the framework's own (one per room): ${JSON.stringify(all)}`);
+    const jobs = all.filter((cmd) => cmd.includes('host.mjs'));
+    assert.ok(jobs.length >= 1, `job processes of the service: ${JSON.stringify(all)}`);
     for (const cmd of jobs) {
-      assert.match(cmd, /job\.mjs/, cmd);
+      // the host program, the job module it loads, and AGENT_ROOMS_PER_PROCESS (default)
+      assert.match(cmd, /host\.mjs\S* \S*job\.mjs\S* 4$/, cmd);
       assert.doesNotMatch(cmd, /tsx/, cmd);
       // the heap limits of AGENT_JOB_SEMI_SPACE_MB and AGENT_JOB_HEAP_GROWING_PERCENT (defaults)
       assert.match(cmd, /--max-semi-space-size=2\b/, cmd);
@@ -139,7 +142,7 @@ describe('agent mode with no provider configured: local models by default', { ti
   });
 
   it('keeps onnxruntime from recording (and uploading) telemetry in the service and its job processes', () => {
-    const jobs = children(service.pid!).filter((child) => child.cmd.includes('job_proc_lazy_main'));
+    const jobs = children(service.pid!).filter((child) => child.cmd.includes('host.mjs'));
     assert.ok(jobs.length >= 1);
     for (const pid of [service.pid!, ...jobs.map((job) => job.pid)]) {
       const maps = readFileSync(`/proc/${pid}/maps`, 'utf8');
@@ -151,7 +154,7 @@ describe('agent mode with no provider configured: local models by default', { ti
   });
 
   it('keeps its processes free of an image library', () => {
-    const jobs = children(service.pid!).filter((child) => child.cmd.includes('job_proc_lazy_main'));
+    const jobs = children(service.pid!).filter((child) => child.cmd.includes('host.mjs'));
     assert.ok(jobs.length >= 1);
     for (const pid of [service.pid!, ...jobs.map((job) => job.pid)]) {
       const maps = readFileSync(`/proc/${pid}/maps`, 'utf8');

@@ -1,0 +1,156 @@
+/**
+ * Main-process side of the room hosts: job processes that host several rooms each.
+ *
+ * agents-js forks one process per room; each one pays again for Node itself, the framework, the
+ * WebRTC and onnxruntime libraries and the VAD model (about 190 MB RSS a room, measured). A room
+ * host keeps the framework's supervision per room (every room is a channel it pings, starts and
+ * shuts down as a process of its own) while up to `roomsPerProcess` rooms share one process.
+ * A host takes that many rooms over its life, then leaves once they have ended, so nothing one
+ * conversation leaves behind grows without bound.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import type { Logger } from '../../ops/logger.js';
+import { RoomChannel } from './channel.js';
+import { type ToHost, isFromHost } from './protocol.js';
+
+/** How long a host may take to give up a killed room before the whole process is killed. */
+const KILL_GRACE_MS = 5000;
+
+export interface RoomHostsOptions {
+  /** The host program (./host-main). */
+  hostFile: string;
+  /** The job module every room runs. */
+  agentFile: string;
+  /** Rooms one host takes over its life; 1 = a process per room. */
+  roomsPerProcess: number;
+  logger: Logger;
+}
+
+class RoomHost {
+  readonly channels = new Map<number, RoomChannel>();
+  opened = 0;
+  exited = false;
+  readonly child: ChildProcess;
+  private readonly killTimers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly options: RoomHostsOptions,
+    private readonly onExit: (host: RoomHost) => void,
+  ) {
+    this.child = fork(options.hostFile, [options.agentFile, String(options.roomsPerProcess)], { execArgv: process.execArgv });
+    this.child.on('message', (envelope: unknown) => {
+      if (!isFromHost(envelope)) return;
+      const channel = this.channels.get(envelope.channel);
+      if (!channel) return;
+      if ('exit' in envelope) {
+        this.channels.delete(envelope.channel);
+        channel.ended(envelope.exit);
+      } else {
+        channel.deliver(envelope.message);
+      }
+    });
+    // the framework sees the failure as every room's process exiting
+    this.child.on('error', (err) => options.logger.warn({ err: err.message, pid: this.child.pid }, 'room host process error'));
+    this.child.on('exit', (code, signal) => {
+      this.exited = true;
+      for (const timer of this.killTimers) clearTimeout(timer);
+      for (const channel of this.channels.values()) channel.ended(code, signal);
+      if (this.channels.size > 0 && code !== 0) {
+        options.logger.warn({ pid: this.child.pid, code, signal, rooms: this.channels.size }, 'room host process ended with rooms still in it');
+      }
+      this.channels.clear();
+      this.onExit(this);
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get connected(): boolean {
+    return !this.exited && this.child.connected;
+  }
+
+  get takesMore(): boolean {
+    return this.connected && this.opened < this.options.roomsPerProcess;
+  }
+
+  open(): RoomChannel {
+    this.opened += 1;
+    const channel = new RoomChannel(this, this.opened);
+    this.channels.set(channel.id, channel);
+    return channel;
+  }
+
+  sendTo(channel: number, message: unknown): boolean {
+    return this.post({ channel, message });
+  }
+
+  kill(channel: number): void {
+    this.post({ channel, kill: true });
+    const timer = setTimeout(() => {
+      this.killTimers.delete(timer);
+      if (!this.channels.has(channel) || this.exited) return;
+      this.options.logger.warn({ pid: this.child.pid, rooms: this.channels.size }, 'room host did not give up a killed room in time: killing the process');
+      this.child.kill('SIGKILL');
+    }, KILL_GRACE_MS);
+    timer.unref();
+    this.killTimers.add(timer);
+  }
+
+  retire(): void {
+    this.post({ retire: true });
+  }
+
+  private post(envelope: ToHost): boolean {
+    if (!this.connected) return false;
+    try {
+      return this.child.send(envelope);
+    } catch {
+      return false;
+    }
+  }
+}
+
+export class RoomHosts {
+  private readonly hosts = new Set<RoomHost>();
+  private readonly exits = new Set<Promise<void>>();
+
+  constructor(private readonly options: RoomHostsOptions) {}
+
+  /** A channel on a host that takes more rooms, or on a new host. */
+  open(): RoomChannel {
+    let host = [...this.hosts].find((h) => h.takesMore);
+    if (!host) {
+      const started = new RoomHost(this.options, (ended) => this.hosts.delete(ended));
+      const exit: Promise<void> = new Promise<void>((resolve) => started.child.once('exit', () => resolve())).then(() => {
+        this.exits.delete(exit);
+      });
+      this.exits.add(exit);
+      this.hosts.add(started);
+      host = started;
+    }
+    return host.open();
+  }
+
+  /** The hosts' pids (for the status and the benchmarks). */
+  pids(): number[] {
+    return [...this.hosts].flatMap((h) => (h.pid === undefined ? [] : [h.pid]));
+  }
+
+  /**
+   * After the framework has shut its rooms down: the hosts leave; any still there at the deadline are killed.
+   */
+  async stop(deadline: number): Promise<void> {
+    for (const host of this.hosts) host.retire();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(this.exits),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+      }),
+    ]);
+    clearTimeout(timer);
+    for (const host of this.hosts) host.child.kill('SIGKILL');
+  }
+}
