@@ -126,6 +126,7 @@ class LiveKitAgentComponent implements AgentComponent {
       hostFile: modules.host,
       agentFile: modules.job,
       roomsPerProcess: this.config.AGENT_ROOMS_PER_PROCESS,
+      roomsPerProcessLife: this.config.AGENT_ROOMS_PER_PROCESS_LIFE,
       logger: this.logger.child({ part: 'room-hosts' }),
     });
     await runJobsInRoomHosts(this.roomHosts);

@@ -45,7 +45,7 @@ describe('room hosts: several rooms per job process, each supervised by the fram
     dir = mkdtempSync(join(tmpdir(), 'room-host-'));
     logFile = join(dir, 'events.jsonl');
     process.env['ROOM_HOST_TEST_LOG'] = logFile;
-    hosts = new RoomHosts({ hostFile: HOST_FILE, agentFile: AGENT_FILE, roomsPerProcess: 2, logger: pino({ level: 'silent' }) });
+    hosts = new RoomHosts({ hostFile: HOST_FILE, agentFile: AGENT_FILE, roomsPerProcess: 2, roomsPerProcessLife: 3, logger: pino({ level: 'silent' }) });
     await runJobsInRoomHosts(hosts);
   });
 
@@ -112,11 +112,11 @@ describe('room hosts: several rooms per job process, each supervised by the fram
     return ended;
   };
 
-  it('runs up to the configured number of rooms in one process, prewarmed once, then starts a fresh one', async () => {
+  it('runs up to the configured number of rooms at once in one process, prewarmed once, then starts another', async () => {
     const [a, b, c] = [await warmed(), await warmed(), await warmed()];
     const [pa, pb, pc] = [a.proc.pid!, b.proc.pid!, c.proc.pid!];
     assert.equal(pa, pb, 'the first two rooms share a process');
-    assert.notEqual(pc, pa, 'the third room (AGENT_ROOMS_PER_PROCESS=2) gets a process of its own');
+    assert.notEqual(pc, pa, 'the third room (AGENT_ROOMS_PER_PROCESS=2) goes to another process');
     assert.deepEqual(hosts.pids().sort(), [pa, pc].sort());
     await a.launchJob(job('J1'));
     await b.launchJob(job('J2'));
@@ -129,7 +129,7 @@ describe('room hosts: several rooms per job process, each supervised by the fram
     }
   });
 
-  it("ends one room on the framework's shutdown while the other goes on; the process leaves after its last room", async () => {
+  it("ends one room on the framework's shutdown while the other goes on; a process leaves after its last room", async () => {
     const [a, b] = executors;
     const pid = a!.proc.pid!;
     await a!.close();
@@ -137,35 +137,43 @@ describe('room hosts: several rooms per job process, each supervised by the fram
     await until('J1 shutdown callback', () => recorded().some((r) => r.event === 'shutdown' && r.job === 'J1'));
     assert.ok(alive(pid), 'the process still hosts the other room');
     assert.ok(!recorded().some((r) => r.event === 'shutdown' && r.job === 'J2'), 'the other room was not shut down');
+    // the freed place takes the next room; that is the third of its life (AGENT_ROOMS_PER_PROCESS_LIFE=3)
+    const d = await warmed();
+    assert.equal(d.proc.pid, pid, 'a freed place is taken again');
     await b!.close();
     assert.ok(await joined(b!));
     await until('J2 shutdown callback', () => recorded().some((r) => r.event === 'shutdown' && r.job === 'J2'));
-    await until('the process to leave after its two rooms', () => !alive(pid));
+    assert.ok(alive(pid), 'the process still holds the warmed room');
+    await d.close();
+    assert.ok(await joined(d));
+    await until('the process to leave after its last room', () => !alive(pid));
   });
 
   it('leaves a killed room at once, and an entry that throws ends only its own room', async () => {
     const c = executors[2]!;
-    const d = await warmed();
-    assert.equal(d.proc.pid, c.proc.pid);
+    const pid = c.proc.pid!;
+    const e = await warmed();
+    assert.equal(e.proc.pid, pid, 'the other process has a free place');
     await c.launchJob(job('J3', 'throw'));
-    await d.launchJob(job('J4'));
+    await e.launchJob(job('J4'));
     assert.ok(await joined(c), 'the room whose entry threw ended');
     await until('J4 entry', () => recorded().some((r) => r.event === 'entry' && r.job === 'J4'));
-    assert.ok(alive(d.proc.pid!), 'the process goes on for the other room');
+    assert.ok(alive(pid), 'the process goes on for the other room');
 
-    const e = await warmed();
     const f = await warmed();
-    assert.equal(e.proc.pid, f.proc.pid);
-    await e.launchJob(job('J5'));
-    await f.launchJob(job('J6'));
-    await until('J5 and J6 entries', () => recorded().filter((r) => r.event === 'entry' && (r.job === 'J5' || r.job === 'J6')).length === 2);
-    e.proc.kill('SIGKILL');
-    assert.ok(await joined(e, 10_000), 'the killed room ended within the grace period');
-    assert.ok(alive(f.proc.pid!), 'the process still hosts the other room');
-    await f.close();
-    assert.ok(await joined(f));
-    await d.close();
-    assert.ok(await joined(d));
+    assert.equal(f.proc.pid, pid);
+    await f.launchJob(job('J5'));
+    await until('J5 entry', () => recorded().some((r) => r.event === 'entry' && r.job === 'J5'));
+    f.proc.kill('SIGKILL');
+    assert.ok(await joined(f, 10_000), 'the killed room ended within the grace period');
+    assert.ok(alive(pid), 'the process still hosts the other room');
+    const elsewhere = await warmed();
+    assert.notEqual(elsewhere.proc.pid, pid, 'a process that took 3 rooms (AGENT_ROOMS_PER_PROCESS_LIFE) takes no more, a place free or not');
+    await e.close();
+    assert.ok(await joined(e));
+    await until('the process to leave after its last room', () => !alive(pid));
+    await elsewhere.close();
+    assert.ok(await joined(elsewhere));
   });
 
   it('a crash of the process ends every room in it, as the framework sees a process exit', async () => {

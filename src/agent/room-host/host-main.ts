@@ -3,7 +3,8 @@
  *
  * argv: the job module, the number of rooms this host takes over its life.
  * Each channel speaks the framework's job-process protocol; the job module is loaded and
- * prewarmed once, for all of them.
+ * prewarmed once, for all of them. The main process decides which rooms come here (and how many
+ * at once) and when the host retires; it leaves once retired and empty, or empty after its last room.
  */
 import { pathToFileURL } from 'node:url';
 import {

@@ -5,8 +5,10 @@
  * WebRTC and onnxruntime libraries and the VAD model (about 190 MB RSS a room, measured). A room
  * host keeps the framework's supervision per room (every room is a channel it pings, starts and
  * shuts down as a process of its own) while up to `roomsPerProcess` rooms share one process.
- * A host takes that many rooms over its life, then leaves once they have ended, so nothing one
- * conversation leaves behind grows without bound.
+ * - A warmed room (the framework's idle process) is a channel too, so it counts as one of them.
+ * - A host that has no room left leaves: there is always at most one host with free places.
+ * - After `roomsPerProcessLife` rooms a host takes no more, so whatever conversations leave
+ *   behind in a process cannot grow without bound.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import type { Logger } from '../../ops/logger.js';
@@ -21,8 +23,10 @@ export interface RoomHostsOptions {
   hostFile: string;
   /** The job module every room runs. */
   agentFile: string;
-  /** Rooms one host takes over its life; 1 = a process per room. */
+  /** Rooms one host holds at once (warmed ones included); 1 = a process per room. */
   roomsPerProcess: number;
+  /** Rooms one host takes over its life. */
+  roomsPerProcessLife: number;
   logger: Logger;
 }
 
@@ -30,6 +34,8 @@ class RoomHost {
   readonly channels = new Map<number, RoomChannel>();
   opened = 0;
   exited = false;
+  /** Told to leave once empty: takes no more rooms. */
+  retired = false;
   readonly child: ChildProcess;
   private readonly killTimers = new Set<NodeJS.Timeout>();
 
@@ -37,7 +43,7 @@ class RoomHost {
     private readonly options: RoomHostsOptions,
     private readonly onExit: (host: RoomHost) => void,
   ) {
-    this.child = fork(options.hostFile, [options.agentFile, String(options.roomsPerProcess)], { execArgv: process.execArgv });
+    this.child = fork(options.hostFile, [options.agentFile, String(options.roomsPerProcessLife)], { execArgv: process.execArgv });
     this.child.on('message', (envelope: unknown) => {
       if (!isFromHost(envelope)) return;
       const channel = this.channels.get(envelope.channel);
@@ -45,6 +51,8 @@ class RoomHost {
       if ('exit' in envelope) {
         this.channels.delete(envelope.channel);
         channel.ended(envelope.exit);
+        // decided here, not in the host, so no room can be opened on a host that is leaving
+        if (this.channels.size === 0) this.retire();
       } else {
         channel.deliver(envelope.message);
       }
@@ -72,7 +80,7 @@ class RoomHost {
   }
 
   get takesMore(): boolean {
-    return this.connected && this.opened < this.options.roomsPerProcess;
+    return this.connected && !this.retired && this.channels.size < this.options.roomsPerProcess && this.opened < this.options.roomsPerProcessLife;
   }
 
   open(): RoomChannel {
@@ -99,6 +107,8 @@ class RoomHost {
   }
 
   retire(): void {
+    if (this.retired) return;
+    this.retired = true;
     this.post({ retire: true });
   }
 
