@@ -2,7 +2,8 @@
  * Agent mode: one LiveKit Agents worker per assistant, each registered under the assistant's name
  * (explicit dispatch): the assistants of ASSISTANTS_FILE, or the single assistant AGENT_NAME.
  *
- * agents-js 1.9 runs every job in a forked process, so the conversation itself lives in ./job.ts.
+ * agents-js 1.9 runs every job in a forked process, so the conversation itself lives in ./job.ts,
+ * run by room hosts (./room-host/): job processes that hold several rooms each.
  * This component runs the workers in the main process, hands the job processes their config and
  * the assistants in force over the control socket (a reload reaches new conversations at once;
  * live ones keep the version they started with), serves them the host's speech service, collects
@@ -199,6 +200,7 @@ class LiveKitAgentComponent implements AgentComponent {
       assistants,
       assistants_file: this.options.assistants ? { file: this.options.assistants.current().file, version: this.options.assistants.current().version } : null,
       speech_link: this.speechLink.status(),
+      job_processes: this.roomHosts?.status() ?? [],
     };
   }
 

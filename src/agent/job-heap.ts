@@ -11,9 +11,9 @@ export interface JobHeapLimits {
 }
 
 /**
- * Caps the heap of the job processes (one per room) the framework forks from now on.
+ * Caps the heap of the job processes (room hosts) forked from now on.
  *
- * agents-js forks job processes with this process's `execArgv`, so a V8 flag added here reaches
+ * Job processes are forked with this process's `execArgv`, so a V8 flag added here reaches
  * only the children started afterwards; a flag the operator already set is left alone.
  * - A small young generation keeps an idle job process about 40 MB smaller (Node's semi-space grows to 16 MB),
  *   for more (and shorter) minor collections.

@@ -268,7 +268,7 @@ export const VARIABLES = {
   AGENT_JOB_SEMI_SPACE_MB: {
     schema: int(0, 64),
     default: '2',
-    doc: "V8 young-generation semi-space of each job process (one per room), in MB: small keeps every room about 40 MB lighter than Node's default (16), for more frequent minor garbage collections; 0 = Node's default.",
+    doc: "V8 young-generation semi-space of each job process, in MB: small keeps every room about 40 MB lighter than Node's default (16), for more frequent minor garbage collections; 0 = Node's default.",
   },
   AGENT_JOB_HEAP_GROWING_PERCENT: {
     schema: int(0, 400),

@@ -157,8 +157,14 @@ describe('agent mode against a real LiveKit server, Whisper STT, SmolLM2 LLM and
     assert.ok(overlapMs <= 500, `agent audio continued ${Math.round(overlapMs)} ms after the user started speaking`);
   });
 
-  it('serves two rooms at once independently', async () => {
+  it('serves two rooms at once independently, in one job process', async () => {
     const [a, b] = await Promise.all([joinAndHearGreeting(), joinAndHearGreeting()]);
+    const processes = agent.status?.().job_processes as Array<{ pid: number; rooms: string[]; warmed: number }>;
+    const names = [a!.participant, b!.participant].map((p) => p.room.name ?? '');
+    assert.ok(
+      processes.some((p) => names.every((name) => p.rooms.includes(name))),
+      `both rooms in one process (AGENT_ROOMS_PER_PROCESS=4): ${JSON.stringify(processes)}`,
+    );
     const sentences = ['How many legs does a spider have?', 'What time does the train leave tomorrow?'];
     const turns = await Promise.all(
       [a!.participant, b!.participant].map(async (p, i) => {

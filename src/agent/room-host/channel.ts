@@ -16,6 +16,8 @@ export class RoomChannel extends EventEmitter {
   exitCode: number | null = null;
   signalCode: NodeJS.Signals | null = null;
   killed = false;
+  /** The room whose job was started here; undefined while the channel is a warmed place. */
+  room: string | undefined;
 
   constructor(
     private readonly host: ChannelHost,
@@ -35,6 +37,8 @@ export class RoomChannel extends EventEmitter {
 
   send(message: unknown): boolean {
     if (!this.connected) return false;
+    const framework = message as { case?: unknown; value?: { runningJob?: { job?: { room?: { name?: unknown } } } } } | null;
+    if (framework?.case === 'startJobRequest') this.room = String(framework.value?.runningJob?.job?.room?.name ?? '');
     return this.host.sendTo(this.id, message);
   }
 

@@ -143,9 +143,12 @@ export class RoomHosts {
     return host.open();
   }
 
-  /** The hosts' pids (for the status and the benchmarks). */
-  pids(): number[] {
-    return [...this.hosts].flatMap((h) => (h.pid === undefined ? [] : [h.pid]));
+  /** Each host's pid, the rooms it holds and its warmed places (for /status and the tests). */
+  status(): Array<{ pid: number | undefined; rooms: string[]; warmed: number }> {
+    return [...this.hosts].map((host) => {
+      const rooms = [...host.channels.values()].flatMap((c) => (c.room === undefined ? [] : [c.room]));
+      return { pid: host.pid, rooms, warmed: host.channels.size - rooms.length };
+    });
   }
 
   /**
