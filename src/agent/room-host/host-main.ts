@@ -16,6 +16,7 @@ import {
   log,
   loggerOptions,
   runWithJobContextAsync,
+  telemetry,
   type defineAgent,
 } from '@livekit/agents';
 import { Room, RoomEvent, dispose } from '@livekit/rtc-node';
@@ -65,6 +66,7 @@ const agent = await loadAgent(agentFile);
 const proc = new JobProcess();
 let prewarmed: Promise<unknown> | undefined;
 let loggerReady = false;
+let loopMonitor: ReturnType<typeof telemetry.loopMonitor.startMonitoring>;
 let opened = 0;
 let retiring = false;
 const channels = new Map<number, Channel>();
@@ -144,6 +146,8 @@ class Channel {
     if (!loggerReady && options.loggerOptions) {
       initializeLogger(options.loggerOptions as Parameters<typeof initializeLogger>[0]);
       loggerReady = true;
+      // the framework's event-loop watch, as in its own job processes: one for the rooms that share this loop
+      loopMonitor = telemetry.loopMonitor.startMonitoring({ name: 'job' });
     }
     prewarmed ??= agent.prewarm ? Promise.resolve(agent.prewarm(proc)) : Promise.resolve();
     try {
@@ -255,6 +259,7 @@ function leave(why?: string): void {
   if (why) hostLog.warn({ rooms: channels.size }, `room host leaving: ${why}`);
   for (const channel of channels.values()) channel.kill();
   clearTimeout(orphanTimer);
+  if (loopMonitor) telemetry.loopMonitor.stopMonitoring(loopMonitor);
   void dispose()
     .catch(() => undefined)
     .finally(() => process.exit(0));
