@@ -131,8 +131,8 @@ describe('agent mode with no provider configured: local models by default', { ti
     const jobs = all.filter((cmd) => cmd.includes('host.mjs'));
     assert.ok(jobs.length >= 1, `job processes of the service: ${JSON.stringify(all)}`);
     for (const cmd of jobs) {
-      // the host program, the job module it loads, and AGENT_ROOMS_PER_PROCESS (default)
-      assert.match(cmd, /host\.mjs\S* \S*job\.mjs\S* 4$/, cmd);
+      // the host program, the job module it loads, and the rooms it takes over its life (AGENT_ROOMS_PER_PROCESS_LIFE)
+      assert.match(cmd, /host\.mjs\S* \S*job\.mjs\S* 100$/, cmd);
       assert.doesNotMatch(cmd, /tsx/, cmd);
       // the heap limits of AGENT_JOB_SEMI_SPACE_MB and AGENT_JOB_HEAP_GROWING_PERCENT (defaults)
       assert.match(cmd, /--max-semi-space-size=2\b/, cmd);
