@@ -69,6 +69,7 @@ let loggerReady = false;
 let loopMonitor: ReturnType<typeof telemetry.loopMonitor.startMonitoring>;
 let opened = 0;
 let retiring = false;
+let leaving = false;
 const channels = new Map<number, Channel>();
 
 const orphanTimer = setTimeout(() => leave('the main process stopped pinging'), ORPHAN_MS);
@@ -252,7 +253,6 @@ function leaveIfDone(): void {
   if (retiring || opened >= capacity) leave();
 }
 
-let leaving = false;
 function leave(why?: string): void {
   if (leaving) return;
   leaving = true;
