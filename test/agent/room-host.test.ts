@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { isFromHost, isToHost } from '../../src/agent/room-host/protocol.js';
 
 const HOST_FILE = fileURLToPath(new URL('../../src/agent/room-host/host-main.ts', import.meta.url));
 const AGENT_FILE = fileURLToPath(new URL('../support/room-host/agent.ts', import.meta.url));
+const PARENT_FILE = fileURLToPath(new URL('../support/room-host/parent.ts', import.meta.url));
 
 /** The framework's own job executor (not exported by the package), the one its worker uses. */
 interface Executor {
@@ -197,6 +199,17 @@ describe('room hosts: several rooms per job process, each supervised by the fram
     assert.notEqual(next.proc.pid, pid);
     await next.close();
     assert.ok(await joined(next));
+  });
+
+  it('leaves when the main process is gone, rather than outlive it', async () => {
+    const parent = spawn(process.execPath, [...process.execArgv, PARENT_FILE], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const pid = await new Promise<number>((resolve, reject) => {
+      parent.stdout.on('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+      parent.once('exit', (code) => reject(new Error(`the test's main process exited early (${code})`)));
+    });
+    assert.ok(alive(pid), 'the host runs');
+    parent.kill('SIGKILL');
+    await until('the orphaned host to leave', () => !alive(pid), 10_000);
   });
 
   it('accepts only well-formed envelopes either way', () => {
