@@ -135,7 +135,7 @@ describe('agent mode with no provider configured: local models by default', { ti
       assert.match(cmd, /host\.mjs\S* \S*job\.mjs\S* 100$/, cmd);
       assert.doesNotMatch(cmd, /tsx/, cmd);
       // the heap limits of AGENT_JOB_SEMI_SPACE_MB and AGENT_JOB_HEAP_GROWING_PERCENT (defaults)
-      assert.match(cmd, /--max-semi-space-size=2\b/, cmd);
+      assert.match(cmd, /--max-semi-space-size=8\b/, cmd);
       assert.match(cmd, /--heap-growing-percent=20\b/, cmd);
     }
     assert.match(readFileSync(`/proc/${service.pid}/cmdline`, 'utf8'), /tsx/, 'the service itself runs TypeScript through tsx');
