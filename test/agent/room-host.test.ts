@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { runJobsInRoomHosts, stopRunningJobsIn } from '../../src/agent/room-host/framework-hook.js';
 import { RoomHosts } from '../../src/agent/room-host/hosts.js';
 import { isFromHost, isToHost } from '../../src/agent/room-host/protocol.js';
+import { eventually } from '../support/legacy.js';
 
 const HOST_FILE = fileURLToPath(new URL('../../src/agent/room-host/host-main.ts', import.meta.url));
 const AGENT_FILE = fileURLToPath(new URL('../support/room-host/agent.ts', import.meta.url));
@@ -69,13 +70,10 @@ describe('room hosts: several rooms per job process, each supervised by the fram
       return [];
     }
   };
-  async function until(what: string, check: () => boolean, ms = 30_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; recorded: ${JSON.stringify(recorded())}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
+  const until = (what: string, check: () => boolean, ms = 30_000) =>
+    eventually(check, ms, what).catch((err: Error) => {
+      throw new Error(`${err.message}; recorded: ${JSON.stringify(recorded())}`);
+    });
   async function warmed(): Promise<Executor> {
     const executor = new JobProcExecutor({
       agent: AGENT_FILE,

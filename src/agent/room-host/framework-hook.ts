@@ -5,7 +5,7 @@ interface ExecutorPrototype {
 }
 
 let current: RoomHosts | undefined;
-let original: ExecutorPrototype['createProcess'] | undefined;
+let installed = false;
 
 /**
  * From now on the framework's job executors take a channel of `hosts` where they would fork a process.
@@ -15,7 +15,7 @@ let original: ExecutorPrototype['createProcess'] | undefined;
  * (warm processes, initialize, ping, memory watch, shutdown) is unchanged and runs per room.
  */
 export async function runJobsInRoomHosts(hosts: RoomHosts): Promise<void> {
-  if (!original) {
+  if (!installed) {
     const url = new URL('./ipc/job_proc_executor.js', import.meta.resolve('@livekit/agents'));
     const module = (await import(url.href)) as { JobProcExecutor?: { prototype: Partial<ExecutorPrototype> } };
     const prototype = module.JobProcExecutor?.prototype;
@@ -23,7 +23,7 @@ export async function runJobsInRoomHosts(hosts: RoomHosts): Promise<void> {
       throw new Error('@livekit/agents has no JobProcExecutor.createProcess any more: room hosts need updating to this version');
     }
     const forkProcess = prototype.createProcess;
-    original = forkProcess;
+    installed = true;
     prototype.createProcess = function createProcess(this: unknown) {
       return current ? current.open() : forkProcess.call(this);
     };

@@ -150,8 +150,8 @@ class Channel {
       // the framework's event-loop watch, as in its own job processes: one for the rooms that share this loop
       loopMonitor = telemetry.loopMonitor.startMonitoring({ name: 'job' });
     }
-    prewarmed ??= agent.prewarm ? Promise.resolve(agent.prewarm(proc)) : Promise.resolve();
     try {
+      prewarmed ??= Promise.resolve(agent.prewarm?.(proc));
       await prewarmed;
     } catch (err) {
       // the job module logged why; a host that cannot prewarm serves no room

@@ -37,6 +37,8 @@ class RoomHost {
   /** Told to leave once empty: takes no more rooms. */
   retired = false;
   readonly child: ChildProcess;
+  /** Resolves when the process has exited. */
+  readonly gone: Promise<void>;
   private readonly killTimers = new Set<NodeJS.Timeout>();
 
   constructor(
@@ -44,6 +46,7 @@ class RoomHost {
     private readonly onExit: (host: RoomHost) => void,
   ) {
     this.child = fork(options.hostFile, [options.agentFile, String(options.roomsPerProcessLife)], { execArgv: process.execArgv });
+    this.gone = new Promise((resolve) => this.child.once('exit', () => resolve()));
     this.child.on('message', (envelope: unknown) => {
       if (!isFromHost(envelope)) return;
       const channel = this.channels.get(envelope.channel);
@@ -124,7 +127,6 @@ class RoomHost {
 
 export class RoomHosts {
   private readonly hosts = new Set<RoomHost>();
-  private readonly exits = new Set<Promise<void>>();
 
   constructor(private readonly options: RoomHostsOptions) {}
 
@@ -132,13 +134,8 @@ export class RoomHosts {
   open(): RoomChannel {
     let host = [...this.hosts].find((h) => h.takesMore);
     if (!host) {
-      const started = new RoomHost(this.options, (ended) => this.hosts.delete(ended));
-      const exit: Promise<void> = new Promise<void>((resolve) => started.child.once('exit', () => resolve())).then(() => {
-        this.exits.delete(exit);
-      });
-      this.exits.add(exit);
-      this.hosts.add(started);
-      host = started;
+      host = new RoomHost(this.options, (ended) => this.hosts.delete(ended));
+      this.hosts.add(host);
     }
     return host.open();
   }
@@ -158,7 +155,7 @@ export class RoomHosts {
     for (const host of this.hosts) host.retire();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.all(this.exits),
+      Promise.all([...this.hosts].map((host) => host.gone)),
       new Promise<void>((resolve) => {
         timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
       }),

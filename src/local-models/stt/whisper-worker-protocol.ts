@@ -106,6 +106,9 @@ export function repeatsItself(text: string): boolean {
   return false;
 }
 
+/** A word of a transcript, as withoutRepetition() counts them. */
+const WORD = /[A-Za-z0-9']+/g;
+
 /**
  * A transcript that is one phrase of four or more words said over and over, exactly ("Thank you for your help.
  * Thank you for your help."), cut to its first time; segments past it are dropped. Whisper tiny does this now and
@@ -113,7 +116,7 @@ export function repeatsItself(text: string): boolean {
  * turn it off" is kept). Anything else is returned as it is.
  */
 export function withoutRepetition(text: string, segments: TranscriptionSegment[]): { text: string; segments: TranscriptionSegment[] } {
-  const words = [...text.matchAll(/[A-Za-z0-9']+/g)];
+  const words = [...text.matchAll(WORD)];
   const lower = words.map((w) => w[0].toLowerCase());
   for (let n = 4; 2 * n <= lower.length; n++) {
     if (lower.length % n !== 0) continue;
@@ -124,7 +127,7 @@ export function withoutRepetition(text: string, segments: TranscriptionSegment[]
     for (const segment of segments) {
       if (count >= n) break;
       kept.push(segment);
-      count += segment.text.match(/[A-Za-z0-9']+/g)?.length ?? 0;
+      count += segment.text.match(WORD)?.length ?? 0;
     }
     return { text: text.slice(0, next).trim(), segments: kept };
   }
