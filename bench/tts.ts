@@ -13,7 +13,8 @@
  * VO_BENCH_VOICE (default en_US-joe-medium), VO_BENCH_ROUNDS (default 3, best round of each engine
  * reported; rounds alternate between the engines), VO_BENCH_THREADS (our TTS_INTRA_OP_THREADS, default
  * the product default), VO_BENCH_SPIN=0|1 (our TTS_THREAD_SPINNING; default `auto`, which spins as the
- * legacy-mode server does), VO_BENCH_WIDE=0|1 (our TTS_WIDE_CONVOLUTIONS; default the product default).
+ * legacy-mode server does), VO_BENCH_WIDE=0|1 (our TTS_WIDE_CONVOLUTIONS), VO_BENCH_LAYER_NORMS=0|1 (our
+ * TTS_FUSE_LAYER_NORMS; both default to the product default).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -218,6 +219,7 @@ async function main(): Promise<number> {
   const threads = process.env.VO_BENCH_THREADS;
   const spin = process.env.VO_BENCH_SPIN;
   const wide = process.env.VO_BENCH_WIDE;
+  const layerNorms = process.env.VO_BENCH_LAYER_NORMS;
   const engine = new PiperEngine({
     VOICES_DIR: voicesDir,
     TTS_VOICE: voiceName,
@@ -227,6 +229,7 @@ async function main(): Promise<number> {
     ESPEAK_DATA_PATH: undefined,
     ...(spin === '0' || spin === '1' ? { TTS_THREAD_SPINNING: spin === '1' } : {}),
     ...(wide === '0' || wide === '1' ? { TTS_WIDE_CONVOLUTIONS: wide === '1' } : {}),
+    ...(layerNorms === '0' || layerNorms === '1' ? { TTS_FUSE_LAYER_NORMS: layerNorms === '1' } : {}),
   });
   await engine.load(voiceName, true);
   const oursResult: Result = { sampleRate: await engine.sampleRate(), rounds: [], peakRssMb: 0 };

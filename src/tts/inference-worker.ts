@@ -2,20 +2,23 @@ import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { ModelRewrite, ModelRewriteOptions } from './model-rewrites.js';
 
 /**
  * onnxruntime-node runs a session synchronously on the calling thread, so inference on the main
  * thread would freeze every socket for the length of a sentence. Each voice gets one worker
- * thread holding its session; sentences queue on it in order. The thread loads the model file as it is, or, when
- * asked (TTS_WIDE_CONVOLUTIONS), with its 1-D convolutions rewritten as 2-D ones (conv2d.ts: same audio; faster on
- * onnxruntime 1.30, slower on 1.32), falling back to the file when that rewrite does not apply.
+ * thread holding its session; sentences queue on it in order. The thread loads the model rewritten as asked
+ * (model-rewrites.ts: TTS_FUSE_LAYER_NORMS, TTS_WIDE_CONVOLUTIONS), or the file as it is when no rewrite applies or
+ * onnxruntime does not take the rewritten model.
  *
  * The worker's code is a plain script (eval) so it runs the same under tsx, node and bundles.
  */
 
 export interface SessionOptionsForWorker {
   intraOpNumThreads: number;
-  /** Run the model's 1-D convolutions as 2-D ones (conv2d.ts; default false): same audio, faster on onnxruntime 1.30 only. */
+  /** Fuse the model's spelled-out layer normalizations (layer-norm.ts; default false). */
+  fuseLayerNorms?: boolean;
+  /** Run the model's wide 1-D convolutions as 2-D ones (conv2d.ts; default false). */
   widenConvolutions?: boolean;
   /**
    * Let pool threads busy-wait between the parallel steps of an inference instead of sleeping and being woken for
@@ -44,37 +47,47 @@ const sessionOptions = {
   logSeverityLevel: 3,
   extra: workerData.extra,
 };
-// The model with its 1-D convolutions as 2-D ones (conv2d.ts), or undefined: then the file is loaded as it is.
-async function widened() {
-  const conv2d = workerData.conv2d;
-  if (!conv2d) return undefined;
+// The model rewritten (model-rewrites.ts), or undefined: then the file is loaded as it is.
+async function rewritten() {
+  const rewrites = workerData.rewrites;
+  if (!rewrites) return undefined;
   try {
     let mod;
-    if (conv2d.tsxCjsApi) {
-      // TypeScript source (tsx): an eval'd thread does not get the parent's loader, so compile this one module here
-      const unregister = require(conv2d.tsxCjsApi).register();
-      try { mod = require(conv2d.path); } finally { unregister?.(); }
+    if (rewrites.tsxCjsApi) {
+      // TypeScript source (tsx): an eval'd thread does not get the parent's loader, so compile these modules here
+      const unregister = require(rewrites.tsxCjsApi).register();
+      try { mod = require(rewrites.path); } finally { unregister?.(); }
     } else {
-      mod = await import(require('node:url').pathToFileURL(conv2d.path).href);
+      mod = await import(require('node:url').pathToFileURL(rewrites.path).href);
     }
-    return mod.widenConv1d(require('node:fs').readFileSync(workerData.modelPath));
+    const result = mod.rewriteModel(() => require('node:fs').readFileSync(workerData.modelPath), rewrites.options, collectGarbage);
+    return result.applied.length > 0 ? result : undefined;
   } catch {
     return undefined;
   }
 }
+// Each rewrite leaves the bytes it replaced as garbage, and the last ones are garbage once onnxruntime holds its own
+// copy: each as large as the model. An idle thread allocates nothing that would start a collection, so they would stay
+// resident (about 190 MB for a medium voice), and pile up during the load.
+function collectGarbage() {
+  const v8 = require('node:v8');
+  v8.setFlagsFromString('--expose-gc');
+  try { require('node:vm').runInNewContext('gc')(); } catch {} finally { v8.setFlagsFromString('--no-expose-gc'); }
+}
 async function start() {
   try {
-    let model = await widened();
-    let layout = 'as-is';
-    if (model) {
+    let result = await rewritten();
+    let rewrites = [];
+    if (result) {
       try {
-        session = await ort.InferenceSession.create(model, sessionOptions);
-        layout = 'conv2d';
+        session = await ort.InferenceSession.create(result.model, sessionOptions);
+        rewrites = result.applied;
       } catch {}
-      model = undefined; // onnxruntime holds its own copy
+      result = undefined; // onnxruntime holds its own copy
+      collectGarbage();
     }
     session ??= await ort.InferenceSession.create(workerData.modelPath, sessionOptions);
-    parentPort.postMessage({ type: 'ready', inputNames: session.inputNames, outputNames: session.outputNames, layout });
+    parentPort.postMessage({ type: 'ready', inputNames: session.inputNames, outputNames: session.outputNames, rewrites });
   } catch (err) {
     parentPort.postMessage({ type: 'failed', message: String(err && err.message || err) });
   }
@@ -107,10 +120,10 @@ parentPort.on('message', async (msg) => {
 start();
 `;
 
-/** conv2d next to this file, in the same form as this one (.ts under tsx, with tsx's require hook; .js compiled). */
-const CONV2D = ((): { path: string; tsxCjsApi: string | undefined } | undefined => {
+/** model-rewrites next to this file, in the same form as this one (.ts under tsx, with tsx's require hook; .js compiled). */
+const REWRITES_MODULE = ((): { path: string; tsxCjsApi: string | undefined } | undefined => {
   const here = fileURLToPath(import.meta.url);
-  const path = join(dirname(here), `conv2d${extname(here)}`);
+  const path = join(dirname(here), `model-rewrites${extname(here)}`);
   if (extname(here) !== '.ts') return { path, tsxCjsApi: undefined };
   try {
     return { path, tsxCjsApi: createRequire(import.meta.url).resolve('tsx/cjs/api') };
@@ -118,6 +131,13 @@ const CONV2D = ((): { path: string; tsxCjsApi: string | undefined } | undefined 
     return undefined; // TypeScript without tsx: load models as they are
   }
 })();
+
+/** What the thread needs to rewrite the model, or undefined when no rewrite is asked for (or none can be loaded). */
+function rewriteRequest(options: SessionOptionsForWorker) {
+  const wanted: ModelRewriteOptions = { fuseLayerNorms: options.fuseLayerNorms === true, widenConvolutions: options.widenConvolutions === true };
+  if (!REWRITES_MODULE || (!wanted.fuseLayerNorms && !wanted.widenConvolutions)) return undefined;
+  return { ...REWRITES_MODULE, options: wanted };
+}
 
 /** Longest close() waits for a thread that is still inside an inference. */
 const BUSY_THREAD_EXIT_MS = 120_000;
@@ -138,8 +158,8 @@ export class InferenceWorker {
     private readonly worker: Worker,
     readonly inputNames: readonly string[],
     readonly outputNames: readonly string[],
-    /** 'conv2d' when the session runs the model rewritten by conv2d.ts, 'as-is' when it runs the file unchanged. */
-    readonly layout: 'conv2d' | 'as-is',
+    /** The rewrites of the model the session runs (none: the file as it is). */
+    readonly rewrites: readonly ModelRewrite[],
   ) {
     worker.on('message', (msg: { type: string; id: number; audio?: Float32Array; message?: string }) => {
       if (msg.type === 'result' || msg.type === 'error') this.inThread = Math.max(0, this.inThread - 1);
@@ -166,7 +186,7 @@ export class InferenceWorker {
       workerData: {
         ortPath,
         modelPath,
-        conv2d: options.widenConvolutions === true ? CONV2D : undefined,
+        rewrites: rewriteRequest(options),
         intraOpNumThreads: options.intraOpNumThreads,
         extra: {
           session: {
@@ -178,10 +198,10 @@ export class InferenceWorker {
       },
     });
     return new Promise((resolve, reject) => {
-      const onMessage = (msg: { type: string; inputNames?: string[]; outputNames?: string[]; layout?: 'conv2d' | 'as-is'; message?: string }) => {
+      const onMessage = (msg: { type: string; inputNames?: string[]; outputNames?: string[]; rewrites?: ModelRewrite[]; message?: string }) => {
         worker.off('error', onError);
         worker.off('message', onMessage);
-        if (msg.type === 'ready') resolve(new InferenceWorker(worker, msg.inputNames ?? [], msg.outputNames ?? [], msg.layout ?? 'as-is'));
+        if (msg.type === 'ready') resolve(new InferenceWorker(worker, msg.inputNames ?? [], msg.outputNames ?? [], msg.rewrites ?? []));
         else {
           void worker.terminate();
           reject(new Error(msg.message ?? 'could not create the session'));

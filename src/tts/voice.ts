@@ -9,7 +9,9 @@ export interface LoadVoiceOptions {
   intraOpThreads?: number;
   /** onnxruntime thread spinning during an inference (default on; PiperEngine passes its setting). */
   allowSpinning?: boolean;
-  /** Run the model's 1-D convolutions as 2-D ones (conv2d.ts; default off; PiperEngine passes its setting). */
+  /** Fuse the model's layer normalizations (layer-norm.ts; default off; PiperEngine passes its setting). */
+  fuseLayerNorms?: boolean;
+  /** Run the model's wide 1-D convolutions as 2-D ones (conv2d.ts; default off; PiperEngine passes its setting). */
   widenConvolutions?: boolean;
 }
 
@@ -139,6 +141,7 @@ export async function loadVoice(voicesDir: string, name: string, options: LoadVo
     worker = await InferenceWorker.start(paths.model, {
       intraOpNumThreads: options.intraOpThreads ?? 0,
       allowSpinning: options.allowSpinning ?? true,
+      fuseLayerNorms: options.fuseLayerNorms ?? false,
       widenConvolutions: options.widenConvolutions ?? false,
     });
   } catch (err) {

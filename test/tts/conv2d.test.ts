@@ -1,7 +1,7 @@
 /**
  * src/tts/conv2d.ts: a model's 1-D convolutions run as 2-D ones give the same output (small models built here,
- * and the real test voice with its noise turned off so the output is deterministic), and the engine's inference
- * thread loads voices that way.
+ * and the real test voice with its noise turned off so the output is deterministic). model-rewrites.test.ts covers
+ * the inference thread loading voices that way.
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -10,7 +10,6 @@ import { describe, it } from 'node:test';
 import ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { MIN_CONV_CHANNELS, widenConv1d } from '../../src/tts/conv2d.js';
-import { InferenceWorker } from '../../src/tts/inference-worker.js';
 import { requireTestVoice, TEST_VOICE } from '../support/voices.js';
 
 const { onnx } = onnxProto;
@@ -161,23 +160,5 @@ describe('widenConv1d', () => {
     const [a, b] = [await run(model, feeds()), await run(wide, feeds())];
     assert.ok(a.length > 1000);
     assert.ok(maxDiff(a, b) < 1e-4, `outputs differ by ${maxDiff(a, b)}`);
-  });
-
-  it('is how the inference thread loads a voice when asked (TTS_WIDE_CONVOLUTIONS), not by default', async () => {
-    const path = join(requireTestVoice(), `${TEST_VOICE}.onnx`);
-    for (const [widenConvolutions, layout] of [
-      [true, 'conv2d'],
-      [undefined, 'as-is'],
-      [false, 'as-is'],
-    ] as const) {
-      const worker = await InferenceWorker.start(path, { intraOpNumThreads: 1, allowSpinning: false, widenConvolutions });
-      try {
-        assert.equal(worker.layout, layout);
-        const audio = await worker.run({ ids: Int32Array.of(1, 0, 41, 0, 120, 0, 2), scales: Float32Array.of(0.667, 1, 0.8), speakerId: undefined });
-        assert.ok(audio.length > 0);
-      } finally {
-        await worker.close();
-      }
-    }
   });
 });

@@ -1,0 +1,65 @@
+/**
+ * src/tts/model-rewrites.ts and the inference thread: a voice is loaded with the rewrites asked for (the product
+ * default: both), each one that applies is reported, and the rewritten voice speaks.
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { VARIABLES } from '../../src/config/schema.js';
+import { InferenceWorker } from '../../src/tts/inference-worker.js';
+import { rewriteModel } from '../../src/tts/model-rewrites.js';
+import { requireTestVoice, TEST_VOICE } from '../support/voices.js';
+
+describe('model rewrites', () => {
+  it('applies the rewrites asked for, in order, and returns the model itself when none is', async () => {
+    const model = new Uint8Array(await readFile(join(requireTestVoice(), `${TEST_VOICE}.onnx`)));
+    let steps = 0;
+    const both = rewriteModel(
+      () => model,
+      { fuseLayerNorms: true, widenConvolutions: true },
+      () => steps++,
+    );
+    assert.deepEqual(both.applied, ['layer-norm', 'conv2d']);
+    assert.equal(steps, 2, 'called after each rewrite');
+    assert.notEqual(both.model, model);
+    assert.deepEqual(rewriteModel(() => model, { fuseLayerNorms: true, widenConvolutions: false }).applied, ['layer-norm']);
+    const none = rewriteModel(
+      () => model,
+      { fuseLayerNorms: false, widenConvolutions: false },
+      () => steps++,
+    );
+    assert.deepEqual(none.applied, []);
+    assert.equal(none.model, model);
+    assert.equal(steps, 2, 'not called when nothing applied');
+    const notAModel = new TextEncoder().encode('not a model');
+    assert.deepEqual(
+      rewriteModel(() => notAModel, { fuseLayerNorms: true, widenConvolutions: true }),
+      { model: notAModel, applied: [] },
+    );
+  });
+
+  it('both are on by default (TTS_FUSE_LAYER_NORMS, TTS_WIDE_CONVOLUTIONS)', () => {
+    assert.equal(VARIABLES.TTS_FUSE_LAYER_NORMS.default, 'true');
+    assert.equal(VARIABLES.TTS_WIDE_CONVOLUTIONS.default, 'true');
+  });
+
+  it('the inference thread loads a voice with the rewrites asked for, and it speaks', async () => {
+    const path = join(requireTestVoice(), `${TEST_VOICE}.onnx`);
+    for (const [options, rewrites] of [
+      [{ fuseLayerNorms: true, widenConvolutions: true }, ['layer-norm', 'conv2d']],
+      [{ fuseLayerNorms: false, widenConvolutions: true }, ['conv2d']],
+      [{ fuseLayerNorms: true }, ['layer-norm']],
+      [{}, []],
+    ] as const) {
+      const worker = await InferenceWorker.start(path, { intraOpNumThreads: 1, allowSpinning: false, ...options });
+      try {
+        assert.deepEqual(worker.rewrites, rewrites, JSON.stringify(options));
+        const audio = await worker.run({ ids: Int32Array.of(1, 0, 41, 0, 120, 0, 2), scales: Float32Array.of(0.667, 1, 0.8), speakerId: undefined });
+        assert.ok(audio.length > 0);
+      } finally {
+        await worker.close();
+      }
+    }
+  });
+});
