@@ -61,8 +61,9 @@ export function createTtsComponent({ config, logger, metrics }: TtsComponentDeps
         throw err;
       }
       state = 'ready';
+      const { modelRewrites } = await engine.voiceInfo(config.TTS_VOICE);
       log.info(
-        { voice: config.TTS_VOICE, voicesDir: config.VOICES_DIR, warmup: config.TTS_WARMUP, ms: Math.round(performance.now() - started) },
+        { voice: config.TTS_VOICE, voicesDir: config.VOICES_DIR, warmup: config.TTS_WARMUP, modelRewrites, ms: Math.round(performance.now() - started) },
         'tts voice loaded',
       );
     },

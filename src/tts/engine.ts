@@ -4,6 +4,7 @@ import { type Config, VARIABLES } from '../config/schema.js';
 import { abortable } from './abortable.js';
 import { type PhonemizedSentence, type SynthesisStats, streamChunks } from './chunk-stream.js';
 import { splitPhonemeSymbols, splitTextByWeights } from './chunking.js';
+import type { ModelRewrite } from './model-rewrites.js';
 import { normalizeText } from './normalize.js';
 import { phonemesToIds, splitPhonemes } from './phoneme-ids.js';
 import { type PhonemizerCrashInfo, PhonemizerProcess } from './phonemizer.js';
@@ -110,9 +111,14 @@ export class PiperEngine implements SpeechSynthesizer {
   }
 
   async sampleRate(voice = this.config.TTS_VOICE): Promise<number> {
+    return (await this.voiceInfo(voice)).sampleRate;
+  }
+
+  /** A voice's sample rate and how its model was rewritten at load (loading it if needed). */
+  async voiceInfo(voice = this.config.TTS_VOICE): Promise<{ sampleRate: number; modelRewrites: readonly ModelRewrite[] }> {
     const lease = await this.cache.acquire(voice);
     lease.release();
-    return lease.voice.sampleRate;
+    return { sampleRate: lease.voice.sampleRate, modelRewrites: lease.voice.modelRewrites };
   }
 
   /**

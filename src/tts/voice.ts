@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { downloadHint, InvalidVoiceNameError, UnknownSpeakerError, VoiceLoadError, VoiceNotFoundError } from './errors.js';
 import { InferenceWorker } from './inference-worker.js';
+import type { ModelRewrite } from './model-rewrites.js';
 import { type VoiceConfig, toVoiceConfig, voiceConfigSchema } from './voice-config.js';
 
 export interface LoadVoiceOptions {
@@ -30,6 +31,11 @@ export class PiperVoice {
     readonly config: VoiceConfig,
     private readonly worker: InferenceWorker,
   ) {}
+
+  /** How the model was rewritten at load (model-rewrites.ts; none: the file as it is). */
+  get modelRewrites(): readonly ModelRewrite[] {
+    return this.worker.rewrites;
+  }
 
   get sampleRate(): number {
     return this.config.sampleRate;

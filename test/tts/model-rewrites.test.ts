@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { VARIABLES } from '../../src/config/schema.js';
+import { PiperEngine } from '../../src/tts/engine.js';
 import { InferenceWorker } from '../../src/tts/inference-worker.js';
 import { rewriteModel } from '../../src/tts/model-rewrites.js';
 import { requireTestVoice, TEST_VOICE } from '../support/voices.js';
@@ -59,6 +60,28 @@ describe('model rewrites', () => {
         assert.ok(audio.length > 0);
       } finally {
         await worker.close();
+      }
+    }
+  });
+
+  it('the engine loads voices with both unless told otherwise, and says which applied', async () => {
+    const base = {
+      VOICES_DIR: requireTestVoice(),
+      TTS_VOICE: TEST_VOICE,
+      TTS_MAX_VOICES: 1,
+      TTS_INTRA_OP_THREADS: 1,
+      ESPEAK_LIBRARY: undefined,
+      ESPEAK_DATA_PATH: undefined,
+    };
+    for (const [settings, rewrites] of [
+      [{}, ['layer-norm', 'conv2d']],
+      [{ TTS_FUSE_LAYER_NORMS: false, TTS_WIDE_CONVOLUTIONS: false }, []],
+    ] as const) {
+      const engine = new PiperEngine({ ...base, ...settings });
+      try {
+        assert.deepEqual((await engine.voiceInfo()).modelRewrites, rewrites, JSON.stringify(settings));
+      } finally {
+        await engine.close();
       }
     }
   });
