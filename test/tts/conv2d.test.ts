@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { MIN_CONV_CHANNELS, widenConv1d } from '../../src/tts/conv2d.js';
+import { deterministicVoiceFeeds, maxDiff, opTypes, runModel } from '../support/tts/onnx-model.js';
 import { requireTestVoice, TEST_VOICE } from '../support/voices.js';
 
 const { onnx } = onnxProto;
@@ -58,27 +59,6 @@ function buildModel(opset: number, shareWeight = false): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
-async function run(model: Uint8Array, feeds: Record<string, ort.Tensor>): Promise<Float32Array> {
-  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, logSeverityLevel: 3 });
-  try {
-    const out = await session.run(feeds);
-    return out[session.outputNames[0]!]!.data as Float32Array;
-  } finally {
-    await session.release();
-  }
-}
-
-function maxDiff(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length, 'same output length');
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
-  return d;
-}
-
-function opTypes(model: Uint8Array): string[] {
-  return onnx.ModelProto.decode(model).graph!.node!.map((n) => n.opType!);
-}
-
 describe('widenConv1d', () => {
   for (const opset of [11, 15]) {
     it(`runs every 1-D convolution as a 2-D one with the same output (opset ${opset}: axes as ${opset >= 13 ? 'an input' : 'an attribute'})`, async () => {
@@ -95,7 +75,7 @@ describe('widenConv1d', () => {
           Float32Array.from({ length: 4 * length }, (_, i) => Math.cos(i * 0.21)),
           [1, 4, length],
         );
-        const [a, b] = [await run(original, { x }), await run(wide, { x })];
+        const [a, b] = [await runModel(original, { x }), await runModel(wide, { x })];
         assert.ok(a.length > 0);
         assert.ok(maxDiff(a, b) < 1e-5, `outputs differ by ${maxDiff(a, b)}`);
       }
@@ -115,7 +95,7 @@ describe('widenConv1d', () => {
       Float32Array.from({ length: 4 * 30 }, (_, i) => Math.sin(i * 0.13)),
       [1, 4, 30],
     );
-    const [a, b] = [await run(original, { x }), await run(wide, { x })];
+    const [a, b] = [await runModel(original, { x }), await runModel(wide, { x })];
     assert.ok(maxDiff(a, b) < 1e-5, `outputs differ by ${maxDiff(a, b)}`);
     const unsqueezes = (m: Uint8Array | undefined) => opTypes(m!).filter((t) => t === 'Unsqueeze').length;
     assert.equal(unsqueezes(widenConv1d(original, { minConvChannels: 7 })), 1, 'the 6-channel Conv is under 7');
@@ -151,13 +131,7 @@ describe('widenConv1d', () => {
     const rank = new Map(graph.initializer!.map((t) => [t.name!, t.dims!.length]));
     const convRanks = graph.node!.filter((n) => n.opType === 'Conv').map((n) => rank.get(n.input![1]!));
     assert.ok(convRanks.includes(4) && convRanks.includes(3), 'wide Convs as 2-D, the narrow ones (the 1-channel output) as they were');
-    const ids = [1, 0, 41, 0, 120, 0, 14, 0, 3, 0, 59, 0, 25, 0, 100, 0, 17, 0, 10, 0, 2];
-    const feeds = () => ({
-      input: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]),
-      input_lengths: new ort.Tensor('int64', BigInt64Array.of(BigInt(ids.length)), [1]),
-      scales: new ort.Tensor('float32', Float32Array.of(0, 1, 0), [3]),
-    });
-    const [a, b] = [await run(model, feeds()), await run(wide, feeds())];
+    const [a, b] = [await runModel(model, deterministicVoiceFeeds()), await runModel(wide, deterministicVoiceFeeds())];
     assert.ok(a.length > 1000);
     assert.ok(maxDiff(a, b) < 1e-4, `outputs differ by ${maxDiff(a, b)}`);
   });

@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { fuseLayerNorms } from '../../src/tts/layer-norm.js';
+import { deterministicVoiceFeeds, maxDiff, opTypes, runModel } from '../support/tts/onnx-model.js';
 import { requireTestVoice, TEST_VOICE } from '../support/voices.js';
 
 const { onnx } = onnxProto;
@@ -86,25 +87,6 @@ function buildModel(variant: Variant = {}): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
-async function run(model: Uint8Array, feeds: Record<string, ort.Tensor>): Promise<Float32Array> {
-  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, logSeverityLevel: 3 });
-  try {
-    const out = await session.run(feeds);
-    return out[session.outputNames[0]!]!.data as Float32Array;
-  } finally {
-    await session.release();
-  }
-}
-
-function maxDiff(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length, 'same output length');
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
-  return d;
-}
-
-const opTypes = (model: Uint8Array) => onnx.ModelProto.decode(model).graph!.node!.map((n) => n.opType!);
-
 describe('fuseLayerNorms', () => {
   it('replaces the nine nodes of a layer normalization with one LayerNormalization, with the same output', async () => {
     const original = buildModel();
@@ -123,7 +105,7 @@ describe('fuseLayerNorms', () => {
         Float32Array.from({ length: CHANNELS * length }, (_, i) => Math.sin(i * 0.7) * 3 + (i % 5)),
         [1, length, CHANNELS],
       );
-      const [a, b] = [await run(original, { x }), await run(fused, { x })];
+      const [a, b] = [await runModel(original, { x }), await runModel(fused, { x })];
       assert.ok(maxDiff(a, b) < 1e-5, `outputs differ by ${maxDiff(a, b)}`);
     }
   });
@@ -152,13 +134,7 @@ describe('fuseLayerNorms', () => {
     const norms = after.filter((t) => t === 'LayerNormalization').length;
     assert.equal(norms, 36);
     assert.equal(before.length - after.length, norms * 8, 'nine nodes became one, for each');
-    const ids = [1, 0, 41, 0, 120, 0, 14, 0, 3, 0, 59, 0, 25, 0, 100, 0, 17, 0, 10, 0, 2];
-    const feeds = () => ({
-      input: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]),
-      input_lengths: new ort.Tensor('int64', BigInt64Array.of(BigInt(ids.length)), [1]),
-      scales: new ort.Tensor('float32', Float32Array.of(0, 1, 0), [3]),
-    });
-    const [a, b] = [await run(model, feeds()), await run(fused, feeds())];
+    const [a, b] = [await runModel(model, deterministicVoiceFeeds()), await runModel(fused, deterministicVoiceFeeds())];
     assert.ok(a.length > 1000);
     // two steps of the 16-bit output at this sentence's peak
     let peak = 0;
