@@ -62,12 +62,12 @@ export const VARIABLES = {
   TTS_FUSE_LAYER_NORMS: {
     schema: bool(),
     default: 'true',
-    doc: 'Load each voice with its spelled-out layer normalizations fused into single nodes (rewritten at load, in about 0.2 s): about 4 % faster inference, audio within a step or two of the 16-bit output. `false` loads the model file as it is.',
+    doc: 'Load each voice with its spelled-out layer normalizations fused into single nodes (rewritten at load, in about 0.2 s): 1-4 % faster inference, about 5 % with TTS_WIDE_CONVOLUTIONS; audio within a step or two of the 16-bit output. `false` leaves them as they are.',
   },
   TTS_WIDE_CONVOLUTIONS: {
     schema: bool(),
     default: 'true',
-    doc: 'Load each voice with its 1-D convolutions of 128 channels or more run as 2-D ones (rewritten at load, in about 0.3 s; about 50 MB more memory per loaded voice): about 3 % faster inference, audio within a step of the 16-bit output. `false` leaves them 1-D.',
+    doc: 'Load each voice with its 1-D convolutions of 128 channels or more run as 2-D ones (rewritten at load, in about 0.3 s; about 50 MB more memory per loaded voice): 2-4 % faster inference, about 5 % with TTS_FUSE_LAYER_NORMS; audio within a step of the 16-bit output. `false` leaves them 1-D.',
   },
   TTS_MAX_PHONEMES_PER_CHUNK: {
     schema: int(50, 5000),

@@ -3,8 +3,8 @@
  * ReduceMean, Add eps, Sqrt, Div, Mul gamma, Add beta. onnxruntime leaves them as they are, and a voice has 36 of them
  * (the text encoder and the duration predictor), on short tensors where the cost is per node, not per value.
  * fuseLayerNorms() replaces each with one LayerNormalization node over the last axis (onnxruntime runs it at every
- * opset: its own schema below opset 17): 288 fewer nodes in a run of about 2,000, and an inference about 4 % faster
- * (measured here). The audio differs by at most a step or two of the 16-bit output (the variance is summed in
+ * opset: its own schema below opset 17): 288 fewer nodes in a run of about 2,700, and an inference 1-4 % faster
+ * (A/B runs here). The audio differs by at most a step or two of the 16-bit output (the variance is summed in
  * another order).
  *
  * It edits the serialized model directly (onnx-wire.ts); a model without this exact pattern is left alone (undefined).
