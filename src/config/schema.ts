@@ -275,7 +275,6 @@ export const VARIABLES = {
     default: '8',
     doc: "V8 young-generation semi-space of each job process, in MB. Rooms share it: 8 halved garbage-collection time in a host of 4 rooms against 2 (measured), at no measurable memory per room; Node's default (16) would make every process up to 16 MB larger. 0 = Node's default.",
   },
-
   AGENT_JOB_HEAP_GROWING_PERCENT: {
     schema: int(0, 400),
     default: '20',

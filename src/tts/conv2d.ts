@@ -87,14 +87,14 @@ export function widenConv1d(model: Uint8Array, options: WidenOptions = {}): Uint
 function rewrite(model: Uint8Array, minConvChannels: number): Uint8Array | undefined {
   const m = parseModel(model);
   if (!m) return undefined;
-  const { graph, initializers, uses, opset } = m;
+  const { graph, initializers, consumers, opset } = m;
 
   // 1-D convolutions whose weight is a 3-D constant used by nothing else ([out, in/group, k]; ConvTranspose [in, out/group, k])
   const convs = m.nodes.filter((n) => {
     if ((n.opType !== 'Conv' && n.opType !== 'ConvTranspose') || n.domain !== '') return false;
     const weight = n.inputs[1];
     const dims = weight === undefined ? undefined : initializers.get(weight)?.dims;
-    if (dims?.length !== 3 || uses.get(weight!) !== 1 || (n.inputs[0] ?? '') === '') return false;
+    if (dims?.length !== 3 || consumers.get(weight!)?.length !== 1 || (n.inputs[0] ?? '') === '') return false;
     return n.opType === 'ConvTranspose' || dims[0]! >= BigInt(minConvChannels);
   });
   if (convs.length === 0) return undefined;

@@ -210,9 +210,7 @@ export interface WireModel {
   entries: Field[];
   nodes: WireNode[];
   initializers: Map<string, WireTensor>;
-  /** How many node inputs read each value. */
-  uses: Map<string, number>;
-  /** The nodes reading each value. */
+  /** The nodes reading each value (a node reading it twice is listed twice). */
   consumers: Map<string, WireNode[]>;
   graphOutputs: Set<string>;
   /** A value name no node, initializer or earlier fresh() call uses. */
@@ -267,7 +265,6 @@ export function parseModel(model: Uint8Array): WireModel | undefined {
   const graph = payload(model, graphField);
   const entries = fields(graph);
   const nodes: WireNode[] = [];
-  const uses = new Map<string, number>();
   const consumers = new Map<string, WireNode[]>();
   const initializers = new Map<string, WireTensor>();
   const graphOutputs = new Set<string>();
@@ -278,7 +275,6 @@ export function parseModel(model: Uint8Array): WireModel | undefined {
       if (SUBGRAPH_OPS.has(node.opType)) throw new UnsupportedModel(`a ${node.opType} node`);
       nodes.push(node);
       for (const input of node.inputs) {
-        uses.set(input, (uses.get(input) ?? 0) + 1);
         const list = consumers.get(input);
         if (list) list.push(node);
         else consumers.set(input, [node]);
@@ -294,7 +290,7 @@ export function parseModel(model: Uint8Array): WireModel | undefined {
       if (name !== undefined) graphOutputs.add(name);
     }
   }
-  const taken = new Set([...uses.keys(), ...initializers.keys(), ...nodes.flatMap((n) => n.outputs)]);
+  const taken = new Set([...consumers.keys(), ...initializers.keys(), ...nodes.flatMap((n) => n.outputs)]);
   return {
     bytes: model,
     opset,
@@ -302,7 +298,6 @@ export function parseModel(model: Uint8Array): WireModel | undefined {
     entries,
     nodes,
     initializers,
-    uses,
     consumers,
     graphOutputs,
     fresh(base) {
