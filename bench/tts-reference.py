@@ -1,6 +1,9 @@
-"""Times the reference Python Piper (piper-tts) on the benchmark texts; prints one JSON object.
+"""The reference Python Piper (piper-tts) of `npm run bench:tts`, serving texts one at a time.
 
-stdin: {"model": PATH, "sentences": [...], "paragraph": TEXT, "rounds": N}
+Protocol (bench/tts.ts drives it, the same as bench/tts-sherpa.ts), one JSON value per line:
+  stdin:  {"model": PATH}, then one text (a JSON string) per request; end of input ends it
+  stdout: {"sampleRate": N, "loadSeconds": X} once loaded and warmed up; per text
+          {"ttfa": s, "total": s, "cpu": s, "samples": N}; at the end {"peakRssMb": X}
 """
 import json
 import resource
@@ -28,23 +31,21 @@ def run(voice, text):
     }
 
 
+def reply(value):
+    print(json.dumps(value), flush=True)
+
+
 def main():
-    job = json.load(sys.stdin)
+    job = json.loads(sys.stdin.readline())
     t0 = time.perf_counter()
     voice = PiperVoice.load(job["model"])
     load_s = time.perf_counter() - t0
     run(voice, "Hello there.")  # warm-up, like the engine's TTS_WARMUP
-    rounds = []
-    for _ in range(job["rounds"]):
-        sentences = [run(voice, s) for s in job["sentences"]]
-        paragraph = run(voice, job["paragraph"])
-        rounds.append({"sentences": sentences, "paragraph": paragraph})
-    print(json.dumps({
-        "sampleRate": voice.config.sample_rate,
-        "loadSeconds": load_s,
-        "rounds": rounds,
-        "peakRssMb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }))
+    reply({"sampleRate": voice.config.sample_rate, "loadSeconds": load_s})
+    for line in sys.stdin:
+        if line.strip():
+            reply(run(voice, json.loads(line)))
+    reply({"peakRssMb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
 
 
 if __name__ == "__main__":

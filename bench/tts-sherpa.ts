@@ -3,21 +3,19 @@
  * code) speaking the SAME Piper voice, laid out for it by scripts/setup/sherpa-voice.sh. Runs in its own process
  * (bench/tts.ts starts it, like the Python reference) so its onnxruntime build never shares a process with ours.
  *
- * stdin: {"dir": SHERPA_VOICE_DIR, "sentences": [...], "paragraph": TEXT, "rounds": N, "numThreads": N,
- *         "noiseScale": X, "lengthScale": X, "noiseW": X}
- * stdout: one JSON line shaped like bench/tts-reference.py's (sampleRate, loadSeconds, rounds, peakRssMb).
+ * The protocol of bench/tts-reference.py, one JSON value per line: stdin {"dir": SHERPA_VOICE_DIR, "numThreads": N,
+ * "noiseScale": X, "lengthScale": X, "noiseW": X}, then one text per request; stdout {sampleRate, loadSeconds} once
+ * warmed up, one timing per text, {peakRssMb} when stdin ends.
  *
  * One sentence per inference (maxNumSentences 1), as Piper does; time to first audio is the first progress callback
  * (sherpa-onnx calls it once per inference with that inference's samples).
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 
 interface Job {
   dir: string;
-  sentences: string[];
-  paragraph: string;
-  rounds: number;
   numThreads: number;
   noiseScale: number;
   lengthScale: number;
@@ -50,12 +48,6 @@ interface Timing {
   samples: number;
 }
 
-async function readStdin(): Promise<string> {
-  let text = '';
-  for await (const chunk of process.stdin) text += chunk;
-  return text;
-}
-
 async function run(tts: SherpaTts, text: string): Promise<Timing> {
   const start = performance.now();
   const cpuStart = process.cpuUsage();
@@ -75,8 +67,13 @@ async function run(tts: SherpaTts, text: string): Promise<Timing> {
   return { ttfa: ttfa ?? 0, total: (performance.now() - start) / 1000, cpu: (cpu.user + cpu.system) / 1e6, samples };
 }
 
+const reply = (value: object) => process.stdout.write(`${JSON.stringify(value)}\n`);
+
 async function main(): Promise<void> {
-  const job = JSON.parse(await readStdin()) as Job;
+  const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+  const first = await lines.next();
+  if (first.done) throw new Error('no job on stdin');
+  const job = JSON.parse(first.value) as Job;
   const sherpa = createRequire(import.meta.url)('sherpa-onnx-node') as SherpaModule;
   const t0 = performance.now();
   const tts = await sherpa.OfflineTts.createAsync({
@@ -97,13 +94,11 @@ async function main(): Promise<void> {
   });
   const loadSeconds = (performance.now() - t0) / 1000;
   await run(tts, 'Hello there.'); // warm-up, like the engine's TTS_WARMUP
-  const rounds = [];
-  for (let r = 0; r < job.rounds; r++) {
-    const sentences: Timing[] = [];
-    for (const s of job.sentences) sentences.push(await run(tts, s));
-    rounds.push({ sentences, paragraph: await run(tts, job.paragraph) });
+  reply({ sampleRate: tts.sampleRate, loadSeconds });
+  for (let line = await lines.next(); !line.done; line = await lines.next()) {
+    if (line.value.trim()) reply(await run(tts, JSON.parse(line.value) as string));
   }
-  console.log(JSON.stringify({ sampleRate: tts.sampleRate, loadSeconds, rounds, peakRssMb: process.resourceUsage().maxRSS / 1024 }));
+  reply({ peakRssMb: process.resourceUsage().maxRSS / 1024 });
 }
 
 main().then(

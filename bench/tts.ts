@@ -2,24 +2,26 @@
  * `npm run bench:tts`: our Piper engine against two references speaking the same voice and texts in
  * the same run: the Python piper-tts 1.8.0 (bench/tts-reference.py) and sherpa-onnx through its npm
  * package sherpa-onnx-node (bench/tts-sherpa.ts; the voice laid out for it by scripts/setup/sherpa-voice.sh).
- * 20 sentences (one request each) and a 5-sentence paragraph (one request). Prints real-time factor,
+ * 20 sentences (one request each) and a 5-sentence paragraph (one request). The references stay loaded in their own
+ * processes and the texts are interleaved: each text on the three engines back to back, after a short rest (see
+ * SETTLE_MS), so the machine's slow phases hit all three alike. Prints real-time factor,
  * time to first audio, total time, CPU time, the sum of each text's best time over the rounds and peak RSS
- * with our ratio against each reference, and checks the targets against piper-tts (best round): total
+ * with our ratio against each reference (means over the rounds), and checks the targets against piper-tts: total
  * <= 0.95x; paragraph TTFA <= 0.3x its paragraph time.
  * Every engine uses its defaults and the voice's own noise/length scales (sherpa-onnx, which has no
  * thread default of its own, gets one thread per core: what onnxruntime's default gives the other two).
  *
  * Environment (bench harness only): VO_TEST_VOICES_DIR (voice folder, default $VO_CACHE/voices),
- * VO_BENCH_VOICE (default en_US-joe-medium), VO_BENCH_ROUNDS (default 3, best round of each engine
- * reported; rounds alternate between the engines), VO_BENCH_THREADS (our TTS_INTRA_OP_THREADS, default
+ * VO_BENCH_VOICE (default en_US-joe-medium), VO_BENCH_ROUNDS (default 3), VO_BENCH_THREADS (our TTS_INTRA_OP_THREADS, default
  * the product default), VO_BENCH_SPIN=0|1 (our TTS_THREAD_SPINNING; default `auto`, which spins as the
  * legacy-mode server does), VO_BENCH_WIDE=0|1 (our TTS_WIDE_CONVOLUTIONS), VO_BENCH_LAYER_NORMS=0|1 (our
  * TTS_FUSE_LAYER_NORMS; both default to the product default).
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { peerCacheDir } from '../test/support/cache.js';
 import { requireTestVoice, TEST_VOICE } from '../test/support/voices.js';
@@ -91,43 +93,75 @@ function sherpaVoiceDir(): string {
   return dir;
 }
 
-/** Runs one reference in its own process: JSON job on stdin, one JSON Result line on stdout. */
-async function runChild(name: string, command: string, args: string[], job: object): Promise<Result> {
-  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  child.stdin.end(JSON.stringify({ ...job, sentences: SENTENCES, paragraph: PARAGRAPH, rounds: 1 }));
-  const code = await new Promise<number | null>((res) => child.on('close', res));
-  if (code !== 0) throw new Error(`${name} failed (exit ${code}): ${err.slice(-1000)}`);
-  return JSON.parse(out.trim().split('\n').at(-1)!) as Result;
+/** One engine under test: times one text (time to first audio, total, CPU, samples). */
+interface Contender {
+  name: string;
+  time(text: string): Promise<Timing>;
+}
+
+/**
+ * A reference in its own process, serving one text per request (protocol: bench/tts-reference.py): it stays
+ * loaded, so the texts can be interleaved with the other engines'.
+ */
+class ReferenceProcess implements Contender {
+  private readonly lines: AsyncIterator<string>;
+  private stderr = '';
+  sampleRate = 0;
+
+  private constructor(
+    readonly name: string,
+    private readonly child: ChildProcessWithoutNullStreams,
+  ) {
+    child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    this.lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  }
+
+  static async start(name: string, command: string, args: string[], job: object): Promise<ReferenceProcess> {
+    const proc = new ReferenceProcess(name, spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
+    proc.child.stdin.write(`${JSON.stringify(job)}\n`);
+    proc.sampleRate = ((await proc.reply()) as { sampleRate: number }).sampleRate;
+    return proc;
+  }
+
+  async time(text: string): Promise<Timing> {
+    this.child.stdin.write(`${JSON.stringify(text)}\n`);
+    return (await this.reply()) as Timing;
+  }
+
+  /** Ends it; its peak RSS in MB. */
+  async finish(): Promise<number> {
+    this.child.stdin.end();
+    return ((await this.reply()) as { peakRssMb: number }).peakRssMb;
+  }
+
+  private async reply(): Promise<unknown> {
+    const line = await this.lines.next();
+    if (line.done) {
+      const code = await new Promise<number | null>((res) => (this.child.exitCode !== null ? res(this.child.exitCode) : this.child.on('close', res)));
+      throw new Error(`${this.name} stopped (exit ${code}): ${this.stderr.slice(-1000)}`);
+    }
+    return JSON.parse(line.value);
+  }
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-function runReference(voicesDir: string): Promise<Result> {
-  return runChild('reference piper-tts', referencePython(), [join(here, 'tts-reference.py')], { model: join(voicesDir, `${voiceName}.onnx`) });
+function startReference(voicesDir: string): Promise<ReferenceProcess> {
+  return ReferenceProcess.start('piper-tts', referencePython(), [join(here, 'tts-reference.py')], { model: join(voicesDir, `${voiceName}.onnx`) });
 }
 
-function runSherpa(voicesDir: string, sherpaDir: string): Promise<Result> {
+function startSherpa(voicesDir: string, sherpaDir: string): Promise<ReferenceProcess> {
   // the voice's own inference settings, as piper-tts and our engine use them
   const config = JSON.parse(readFileSync(join(voicesDir, `${voiceName}.onnx.json`), 'utf8')) as {
     inference?: { noise_scale?: number; length_scale?: number; noise_w?: number };
   };
-  return runChild('sherpa-onnx', process.execPath, ['--import', import.meta.resolve('tsx'), join(here, 'tts-sherpa.ts')], {
+  return ReferenceProcess.start('sherpa-onnx', process.execPath, ['--import', import.meta.resolve('tsx'), join(here, 'tts-sherpa.ts')], {
     dir: sherpaDir,
     numThreads: availableParallelism(),
     noiseScale: config.inference?.noise_scale ?? 0.667,
     lengthScale: config.inference?.length_scale ?? 1,
     noiseW: config.inference?.noise_w ?? 0.8,
   });
-}
-
-function addRound(into: Result, r: Result): void {
-  into.sampleRate = r.sampleRate;
-  into.rounds.push(...r.rounds);
-  into.peakRssMb = Math.max(into.peakRssMb, r.peakRssMb);
 }
 
 async function timeOurs(engine: PiperEngine, text: string): Promise<Timing> {
@@ -143,13 +177,33 @@ async function timeOurs(engine: PiperEngine, text: string): Promise<Timing> {
   return { ttfa: ttfa ?? 0, total: (performance.now() - start) / 1000, cpu: (cpu.user + cpu.system) / 1e6, samples };
 }
 
-async function oursRound(engine: PiperEngine): Promise<Round> {
-  // each reference runs its round in a fresh process that warms its voice up right before the texts; ours gets the
-  // same warm-up right before its round, after the references' processes had the cores and caches
-  await timeOurs(engine, 'Hello there.');
-  const sentences: Timing[] = [];
-  for (const s of SENTENCES) sentences.push(await timeOurs(engine, s));
-  return { sentences, paragraph: await timeOurs(engine, PARAGRAPH) };
+/**
+ * Each text is timed on every engine back to back, in an order that turns with each text, so a slow phase of the
+ * machine (they last seconds to minutes here) hits all of them alike. Before each timing the machine rests for
+ * SETTLE_MS: longer than onnxruntime's pool threads keep spinning after a run (about 40 ms here, in the references;
+ * ours stops at once), so no engine's threads still hold a core while another's text is timed.
+ */
+const SETTLE_MS = 100;
+
+async function interleavedRounds(contenders: Contender[], results: Result[]): Promise<void> {
+  const texts = [...SENTENCES, PARAGRAPH];
+  const secs = (x: Round) => x.sentences.reduce((a, s) => a + s.total, 0) + x.paragraph.total;
+  for (let r = 0; r < rounds; r++) {
+    console.log(`round ${r + 1}/${rounds}: ${texts.length} texts, each on ${contenders.map((c) => c.name).join(', ')} in turn...`);
+    const timings = contenders.map((): Timing[] => []);
+    for (const [i, text] of texts.entries()) {
+      for (let k = 0; k < contenders.length; k++) {
+        const c = (r * texts.length + i + k) % contenders.length;
+        await new Promise((res) => setTimeout(res, SETTLE_MS));
+        timings[c]!.push(await contenders[c]!.time(text));
+      }
+    }
+    for (const [c, t] of timings.entries()) results[c]!.rounds.push({ sentences: t.slice(0, -1), paragraph: t.at(-1)! });
+    const t = results.map((x) => secs(x.rounds.at(-1)!));
+    const last = contenders.length - 1;
+    const ratios = contenders.slice(0, last).map((c, i) => `${contenders[last]!.name}/${c.name} ${(t[last]! / t[i]!).toFixed(2)}`);
+    console.log(`  round ${r + 1}: ${contenders.map((c, i) => `${c.name} ${t[i]!.toFixed(2)} s`).join(', ')} (${ratios.join(', ')})`);
+  }
 }
 
 interface Summary {
@@ -165,20 +219,21 @@ interface Summary {
   peakRssMb: number;
 }
 
+/** Each figure is the mean over the rounds: with the texts interleaved, every round saw the machine as the others did. */
 function summarize(r: Result): Summary {
+  const mean = (f: (x: Round) => number) => r.rounds.reduce((a, x) => a + f(x), 0) / r.rounds.length;
   const sum = (t: Timing[], k: keyof Timing) => t.reduce((a, x) => a + x[k], 0);
-  // best round by overall time: the least disturbed by other load on the machine
-  const best = [...r.rounds].sort((a, b) => sum(a.sentences, 'total') + a.paragraph.total - (sum(b.sentences, 'total') + b.paragraph.total))[0]!;
   return {
-    sentencesTotal: sum(best.sentences, 'total'),
-    sentencesAudio: sum(best.sentences, 'samples') / r.sampleRate,
-    sentencesTtfa: sum(best.sentences, 'ttfa') / best.sentences.length,
-    paragraphTtfa: best.paragraph.ttfa,
-    paragraphTotal: best.paragraph.total,
-    paragraphAudio: best.paragraph.samples / r.sampleRate,
-    cpu: sum(best.sentences, 'cpu') + best.paragraph.cpu,
+    sentencesTotal: mean((x) => sum(x.sentences, 'total')),
+    sentencesAudio: mean((x) => sum(x.sentences, 'samples')) / r.sampleRate,
+    sentencesTtfa: mean((x) => sum(x.sentences, 'ttfa') / x.sentences.length),
+    paragraphTtfa: mean((x) => x.paragraph.ttfa),
+    paragraphTotal: mean((x) => x.paragraph.total),
+    paragraphAudio: mean((x) => x.paragraph.samples) / r.sampleRate,
+    cpu: mean((x) => sum(x.sentences, 'cpu') + x.paragraph.cpu),
     perTextBest:
-      best.sentences.reduce((a, _, i) => a + Math.min(...r.rounds.map((x) => x.sentences[i]!.total)), 0) + Math.min(...r.rounds.map((x) => x.paragraph.total)),
+      r.rounds[0]!.sentences.reduce((a, _, i) => a + Math.min(...r.rounds.map((x) => x.sentences[i]!.total)), 0) +
+      Math.min(...r.rounds.map((x) => x.paragraph.total)),
     peakRssMb: r.peakRssMb,
   };
 }
@@ -218,7 +273,7 @@ function table(ours: Summary, ref: Summary, sherpa: Summary): string {
 async function main(): Promise<number> {
   const voicesDir = requireTestVoice(voiceName);
   const sherpaDir = sherpaVoiceDir();
-  console.log(`TTS benchmark: voice ${voiceName}, ${SENTENCES.length} sentences + a 5-sentence paragraph, best of ${rounds} round(s)`);
+  console.log(`TTS benchmark: voice ${voiceName}, ${SENTENCES.length} sentences + a 5-sentence paragraph, ${rounds} interleaved round(s)`);
   const threads = process.env.VO_BENCH_THREADS;
   const spin = process.env.VO_BENCH_SPIN;
   const wide = process.env.VO_BENCH_WIDE;
@@ -234,23 +289,15 @@ async function main(): Promise<number> {
     ...(wide === '0' || wide === '1' ? { TTS_WIDE_CONVOLUTIONS: wide === '1' } : {}),
     ...(layerNorms === '0' || layerNorms === '1' ? { TTS_FUSE_LAYER_NORMS: layerNorms === '1' } : {}),
   });
-  await engine.load(voiceName, true);
+  const [, piper, sherpaRef] = await Promise.all([engine.load(voiceName, true), startReference(voicesDir), startSherpa(voicesDir, sherpaDir)]);
+  await timeOurs(engine, 'Hello there.'); // after the references' warm-ups, which loaded in parallel with ours
   const oursResult: Result = { sampleRate: await engine.sampleRate(), rounds: [], peakRssMb: 0 };
-  const refResult: Result = { sampleRate: 0, rounds: [], peakRssMb: 0 };
-  const sherpaResult: Result = { sampleRate: 0, rounds: [], peakRssMb: 0 };
-  const secs = (x: Round) => x.sentences.reduce((a, s) => a + s.total, 0) + x.paragraph.total;
-  // rounds alternate between the engines so load from other processes hits them alike
-  for (let r = 0; r < rounds; r++) {
-    console.log(`round ${r + 1}/${rounds}: reference (Python piper-tts 1.8.0)...`);
-    addRound(refResult, await runReference(voicesDir));
-    console.log(`round ${r + 1}/${rounds}: reference (sherpa-onnx-node)...`);
-    addRound(sherpaResult, await runSherpa(voicesDir, sherpaDir));
-    console.log(`round ${r + 1}/${rounds}: ours (TypeScript engine, onnxruntime-node)...`);
-    oursResult.rounds.push(await oursRound(engine));
-    console.log(
-      `  round ${r + 1}: piper-tts ${secs(refResult.rounds.at(-1)!).toFixed(2)} s, sherpa-onnx ${secs(sherpaResult.rounds.at(-1)!).toFixed(2)} s, ours ${secs(oursResult.rounds.at(-1)!).toFixed(2)} s`,
-    );
-  }
+  const refResult: Result = { sampleRate: piper.sampleRate, rounds: [], peakRssMb: 0 };
+  const sherpaResult: Result = { sampleRate: sherpaRef.sampleRate, rounds: [], peakRssMb: 0 };
+  const oursEngine: Contender = { name: 'ours', time: (text) => timeOurs(engine, text) };
+  await interleavedRounds([piper, sherpaRef, oursEngine], [refResult, sherpaResult, oursResult]);
+  refResult.peakRssMb = await piper.finish();
+  sherpaResult.peakRssMb = await sherpaRef.finish();
   await engine.close();
   oursResult.peakRssMb = process.resourceUsage().maxRSS / 1024;
   const ref = summarize(refResult);
