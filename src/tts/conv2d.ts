@@ -26,11 +26,8 @@ import {
   NODE_OUTPUT,
   parseModel,
   payload,
-  TENSOR_DATA_TYPE,
   TENSOR_DIMS,
-  TENSOR_INT64,
-  TENSOR_NAME,
-  TENSOR_RAW_DATA,
+  tensorProto,
   text,
   UnsupportedModel,
   Writer,
@@ -160,18 +157,7 @@ function rewrite(model: Uint8Array, minConvChannels: number): Uint8Array | undef
     }
     out.raw(graph.subarray(f.start, f.end));
   }
-  if (useAxesInput) {
-    const two = new Uint8Array(8);
-    new DataView(two.buffer).setBigInt64(0, 2n, true);
-    out.bytesField(
-      GRAPH_INITIALIZER,
-      new Writer()
-        .packedInts(TENSOR_DIMS, [1n])
-        .varintField(TENSOR_DATA_TYPE, BigInt(TENSOR_INT64))
-        .stringField(TENSOR_NAME, axesName)
-        .bytesField(TENSOR_RAW_DATA, two),
-    );
-  }
+  if (useAxesInput) out.bytesField(GRAPH_INITIALIZER, tensorProto(axesName, [1n], [2n]));
 
   return m.withGraph(out);
 }

@@ -16,7 +16,12 @@ export { type PhonemizedSentence, peakNormalize, type SynthesisStats } from './c
 
 /** The engine's settings; the optional ones default to the schema defaults when absent. */
 export type EngineConfig = Pick<Config, 'VOICES_DIR' | 'TTS_VOICE' | 'TTS_MAX_VOICES' | 'TTS_INTRA_OP_THREADS' | 'ESPEAK_LIBRARY' | 'ESPEAK_DATA_PATH'> &
-  Partial<Pick<Config, 'TTS_MAX_PHONEMES_PER_CHUNK' | 'TTS_MAX_LENGTH_SCALE' | 'TTS_THREAD_SPINNING' | 'TTS_FUSE_LAYER_NORMS' | 'TTS_WIDE_CONVOLUTIONS'>>;
+  Partial<
+    Pick<
+      Config,
+      'TTS_MAX_PHONEMES_PER_CHUNK' | 'TTS_MAX_LENGTH_SCALE' | 'TTS_THREAD_SPINNING' | 'TTS_DENSE_SPLINES' | 'TTS_FUSE_LAYER_NORMS' | 'TTS_WIDE_CONVOLUTIONS'
+    >
+  >;
 
 /**
  * Spinning: on 2 idle cores an inference ran 4-12 % faster with its pool threads spinning, but when other processes
@@ -25,6 +30,7 @@ export type EngineConfig = Pick<Config, 'VOICES_DIR' | 'TTS_VOICE' | 'TTS_MAX_VO
  * turns it off where the cores are shared (speechThreadSpinning in speech/host.ts).
  */
 const DEFAULT_THREAD_SPINNING = boolOrAuto().parse(VARIABLES.TTS_THREAD_SPINNING.default);
+const DEFAULT_DENSE_SPLINES = VARIABLES.TTS_DENSE_SPLINES.default === 'true';
 const DEFAULT_FUSE_LAYER_NORMS = VARIABLES.TTS_FUSE_LAYER_NORMS.default === 'true';
 const DEFAULT_WIDE_CONVOLUTIONS = VARIABLES.TTS_WIDE_CONVOLUTIONS.default === 'true';
 const DEFAULT_MAX_PHONEMES_PER_CHUNK = Number(VARIABLES.TTS_MAX_PHONEMES_PER_CHUNK.default);
@@ -71,6 +77,7 @@ export class PiperEngine implements SpeechSynthesizer {
       loadOptions: {
         intraOpThreads: config.TTS_INTRA_OP_THREADS,
         allowSpinning: (config.TTS_THREAD_SPINNING ?? DEFAULT_THREAD_SPINNING) !== false,
+        denseSplines: config.TTS_DENSE_SPLINES ?? DEFAULT_DENSE_SPLINES,
         fuseLayerNorms: config.TTS_FUSE_LAYER_NORMS ?? DEFAULT_FUSE_LAYER_NORMS,
         widenConvolutions: config.TTS_WIDE_CONVOLUTIONS ?? DEFAULT_WIDE_CONVOLUTIONS,
       },

@@ -8,7 +8,7 @@ import type { ModelRewrite, ModelRewriteOptions } from './model-rewrites.js';
  * onnxruntime-node runs a session synchronously on the calling thread, so inference on the main
  * thread would freeze every socket for the length of a sentence. Each voice gets one worker
  * thread holding its session; sentences queue on it in order. The thread loads the model rewritten as asked
- * (model-rewrites.ts: TTS_FUSE_LAYER_NORMS, TTS_WIDE_CONVOLUTIONS), or the file as it is when no rewrite applies or
+ * (model-rewrites.ts: TTS_DENSE_SPLINES, TTS_FUSE_LAYER_NORMS, TTS_WIDE_CONVOLUTIONS), or the file as it is when no rewrite applies or
  * onnxruntime does not take the rewritten model.
  *
  * The worker's code is a plain script (eval) so it runs the same under tsx, node and bundles.
@@ -17,6 +17,7 @@ import type { ModelRewrite, ModelRewriteOptions } from './model-rewrites.js';
 export interface SessionOptionsForWorker {
   intraOpNumThreads: number;
   /** Fuse the model's spelled-out layer normalizations (layer-norm.ts; default false). */
+  denseSplines?: boolean;
   fuseLayerNorms?: boolean;
   /** Run the model's wide 1-D convolutions as 2-D ones (conv2d.ts; default false). */
   widenConvolutions?: boolean;
@@ -134,8 +135,12 @@ const REWRITES_MODULE = ((): { path: string; tsxCjsApi: string | undefined } | u
 
 /** What the thread needs to rewrite the model, or undefined when no rewrite is asked for (or none can be loaded). */
 function rewriteRequest(options: SessionOptionsForWorker) {
-  const wanted: ModelRewriteOptions = { fuseLayerNorms: options.fuseLayerNorms === true, widenConvolutions: options.widenConvolutions === true };
-  if (!REWRITES_MODULE || (!wanted.fuseLayerNorms && !wanted.widenConvolutions)) return undefined;
+  const wanted: ModelRewriteOptions = {
+    denseSplines: options.denseSplines === true,
+    fuseLayerNorms: options.fuseLayerNorms === true,
+    widenConvolutions: options.widenConvolutions === true,
+  };
+  if (!REWRITES_MODULE || !Object.values(wanted).some(Boolean)) return undefined;
   return { ...REWRITES_MODULE, options: wanted };
 }
 

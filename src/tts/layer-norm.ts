@@ -10,25 +10,13 @@
  * It edits the serialized model directly (onnx-wire.ts); a model without this exact pattern is left alone (undefined).
  */
 import {
-  ATTR_F,
-  ATTR_I,
-  ATTR_INTS,
-  ATTR_NAME,
-  ATTR_T,
-  ATTR_TYPE,
-  ATTR_TYPE_FLOAT,
-  ATTR_TYPE_INT,
-  fields,
+  constantFloat,
   GRAPH_NODE,
   int64s,
-  NODE_ATTRIBUTE,
-  NODE_INPUT,
-  NODE_NAME,
-  NODE_OP_TYPE,
-  NODE_OUTPUT,
+  ATTR_I,
+  ATTR_INTS,
+  nodeProto,
   parseModel,
-  payload,
-  scalarFloat,
   UnsupportedModel,
   type WireModel,
   type WireNode,
@@ -71,18 +59,7 @@ export function fuseLayerNorms(model: Uint8Array): Uint8Array | undefined {
 }
 
 function layerNormNode(norm: LayerNorm, name: string): Writer {
-  return new Writer()
-    .stringField(NODE_INPUT, norm.input)
-    .stringField(NODE_INPUT, norm.gamma)
-    .stringField(NODE_INPUT, norm.beta)
-    .stringField(NODE_OUTPUT, norm.output)
-    .stringField(NODE_NAME, name)
-    .stringField(NODE_OP_TYPE, 'LayerNormalization')
-    .bytesField(NODE_ATTRIBUTE, new Writer().stringField(ATTR_NAME, 'axis').varintField(ATTR_I, -1n).varintField(ATTR_TYPE, BigInt(ATTR_TYPE_INT)))
-    .bytesField(
-      NODE_ATTRIBUTE,
-      new Writer().stringField(ATTR_NAME, 'epsilon').floatField(ATTR_F, norm.epsilon).varintField(ATTR_TYPE, BigInt(ATTR_TYPE_FLOAT)),
-    );
+  return nodeProto('LayerNormalization', [norm.input, norm.gamma, norm.beta], [norm.output], name, { axis: -1n, epsilon: norm.epsilon });
 }
 
 /** The layer normalization starting at `mean` (the first ReduceMean), when every step is exactly the expected one. */
@@ -138,18 +115,4 @@ function lastAxisMean(node: WireNode): boolean {
   const keepdims = node.attribute('keepdims');
   const keep = keepdims ? keepdims.fs.find((f) => f.field === ATTR_I)?.value : 1n;
   return values.length === 1 && values[0] === -1n && keep === 1n;
-}
-
-/** The value of a one-element float constant: an initializer or a Constant node's tensor. */
-function constantFloat(m: WireModel, name: string | undefined): number | undefined {
-  if (name === undefined) return undefined;
-  const initializer = m.initializers.get(name);
-  if (initializer) return scalarFloat(initializer.bytes, initializer.fs);
-  const producer = m.nodes.find((n) => n.outputs.includes(name));
-  if (producer?.opType !== 'Constant' || producer.domain !== '') return undefined;
-  const value = producer.attribute('value');
-  const tensor = value?.fs.find((f) => f.field === ATTR_T);
-  if (!value || !tensor) return undefined;
-  const bytes = payload(value.bytes, tensor);
-  return scalarFloat(bytes, fields(bytes));
 }

@@ -1,13 +1,16 @@
 import { widenConv1d } from './conv2d.js';
 import { fuseLayerNorms } from './layer-norm.js';
+import { denseSplines } from './spline.js';
 
 /**
  * What the inference thread does to a voice's model before onnxruntime loads it. Each rewrite was measured faster here
  * and keeps the audio within a step or two of the 16-bit output; one that does not apply to a model is skipped.
  */
-export type ModelRewrite = 'layer-norm' | 'conv2d';
+export type ModelRewrite = 'dense-spline' | 'layer-norm' | 'conv2d';
 
 export interface ModelRewriteOptions {
+  /** The duration predictor's masked splines computed on every value (spline.ts). */
+  denseSplines: boolean;
   /** Spelled-out layer normalizations as LayerNormalization nodes (layer-norm.ts). */
   fuseLayerNorms: boolean;
   /** Wide 1-D convolutions as 2-D ones (conv2d.ts). */
@@ -25,6 +28,7 @@ export function rewriteModel(
   afterStep: () => void = () => {},
 ): { model: Uint8Array; applied: ModelRewrite[] } {
   const steps: Array<[ModelRewrite, boolean, (m: Uint8Array) => Uint8Array | undefined]> = [
+    ['dense-spline', options.denseSplines, denseSplines],
     ['layer-norm', options.fuseLayerNorms, fuseLayerNorms],
     ['conv2d', options.widenConvolutions, widenConv1d],
   ];

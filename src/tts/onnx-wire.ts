@@ -16,27 +16,29 @@ const GRAPH_OUTPUT = 12;
 const VALUE_INFO_NAME = 1;
 export const NODE_INPUT = 1;
 export const NODE_OUTPUT = 2;
-export const NODE_NAME = 3;
+const NODE_NAME = 3;
 export const NODE_OP_TYPE = 4;
 export const NODE_ATTRIBUTE = 5;
 const NODE_DOMAIN = 7;
 export const ATTR_NAME = 1;
-export const ATTR_F = 2;
+const ATTR_F = 2;
 export const ATTR_I = 3;
-export const ATTR_T = 5;
+const ATTR_S = 4;
+const ATTR_T = 5;
 export const ATTR_INTS = 8;
 export const ATTR_TYPE = 20;
-export const ATTR_TYPE_FLOAT = 1;
-export const ATTR_TYPE_INT = 2;
+const ATTR_TYPE_FLOAT = 1;
+const ATTR_TYPE_INT = 2;
+const ATTR_TYPE_STRING = 3;
 export const ATTR_TYPE_INTS = 7;
 export const TENSOR_DIMS = 1;
-export const TENSOR_DATA_TYPE = 2;
+const TENSOR_DATA_TYPE = 2;
 const TENSOR_FLOAT_DATA = 4;
-export const TENSOR_NAME = 8;
-export const TENSOR_RAW_DATA = 9;
+const TENSOR_NAME = 8;
+const TENSOR_RAW_DATA = 9;
 const TENSOR_DATA_LOCATION = 14;
 const TENSOR_FLOAT = 1;
-export const TENSOR_INT64 = 7;
+const TENSOR_INT64 = 7;
 
 const WIRE_VARINT = 0;
 const WIRE_I64 = 1;
@@ -332,4 +334,61 @@ export function scalarFloat(bytes: Uint8Array, fs: Field[]): number | undefined 
   }
   if (data?.length !== 4) return undefined;
   return new DataView(data.buffer, data.byteOffset, 4).getFloat32(0, true);
+}
+
+/** Attribute values of nodeProto(): a bigint is an INT, an array of bigints INTS, a number a FLOAT, a string a STRING. */
+export type AttributeValue = bigint | bigint[] | number | string;
+
+
+/** A NodeProto of the default domain. */
+export function nodeProto(
+  op: string,
+  inputs: readonly string[],
+  outputs: readonly string[],
+  name: string,
+  attributes: Record<string, AttributeValue> = {},
+): Writer {
+  const w = new Writer();
+  for (const x of inputs) w.stringField(NODE_INPUT, x);
+  for (const x of outputs) w.stringField(NODE_OUTPUT, x);
+  w.stringField(NODE_NAME, name).stringField(NODE_OP_TYPE, op);
+  for (const [key, value] of Object.entries(attributes)) {
+    const a = new Writer().stringField(ATTR_NAME, key);
+    if (typeof value === 'bigint') a.varintField(ATTR_I, value).varintField(ATTR_TYPE, BigInt(ATTR_TYPE_INT));
+    else if (Array.isArray(value)) a.packedInts(ATTR_INTS, value).varintField(ATTR_TYPE, BigInt(ATTR_TYPE_INTS));
+    else if (typeof value === 'number') a.floatField(ATTR_F, value).varintField(ATTR_TYPE, BigInt(ATTR_TYPE_FLOAT));
+    else a.stringField(ATTR_S, value).varintField(ATTR_TYPE, BigInt(ATTR_TYPE_STRING));
+    w.bytesField(NODE_ATTRIBUTE, a);
+  }
+  return w;
+}
+
+/** A TensorProto initializer with its values as raw little-endian data: float32 for numbers, int64 for bigints. */
+export function tensorProto(name: string, dims: readonly bigint[], values: readonly number[] | readonly bigint[]): Writer {
+  const isInt = typeof values[0] === 'bigint';
+  const data = new Uint8Array(values.length * (isInt ? 8 : 4));
+  const view = new DataView(data.buffer);
+  for (const [i, v] of values.entries()) {
+    if (typeof v === 'bigint') view.setBigInt64(i * 8, v, true);
+    else view.setFloat32(i * 4, v, true);
+  }
+  return new Writer()
+    .packedInts(TENSOR_DIMS, [...dims])
+    .varintField(TENSOR_DATA_TYPE, BigInt(isInt ? TENSOR_INT64 : TENSOR_FLOAT))
+    .stringField(TENSOR_NAME, name)
+    .bytesField(TENSOR_RAW_DATA, data);
+}
+
+/** The value of a one-element float constant: an initializer or a Constant node's tensor. */
+export function constantFloat(m: WireModel, name: string | undefined): number | undefined {
+  if (name === undefined) return undefined;
+  const initializer = m.initializers.get(name);
+  if (initializer) return scalarFloat(initializer.bytes, initializer.fs);
+  const producer = m.nodes.find((n) => n.outputs.includes(name));
+  if (producer?.opType !== 'Constant' || producer.domain !== '') return undefined;
+  const value = producer.attribute('value');
+  const tensor = value?.fs.find((f) => f.field === ATTR_T);
+  if (!value || !tensor) return undefined;
+  const bytes = payload(value.bytes, tensor);
+  return scalarFloat(bytes, fields(bytes));
 }

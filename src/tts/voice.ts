@@ -10,6 +10,8 @@ export interface LoadVoiceOptions {
   intraOpThreads?: number;
   /** onnxruntime thread spinning during an inference (default on; PiperEngine passes its setting). */
   allowSpinning?: boolean;
+  /** Compute the duration predictor's splines densely (spline.ts; default off; PiperEngine passes its setting). */
+  denseSplines?: boolean;
   /** Fuse the model's layer normalizations (layer-norm.ts; default off; PiperEngine passes its setting). */
   fuseLayerNorms?: boolean;
   /** Run the model's wide 1-D convolutions as 2-D ones (conv2d.ts; default off; PiperEngine passes its setting). */
@@ -147,6 +149,7 @@ export async function loadVoice(voicesDir: string, name: string, options: LoadVo
     worker = await InferenceWorker.start(paths.model, {
       intraOpNumThreads: options.intraOpThreads ?? 0,
       allowSpinning: options.allowSpinning ?? true,
+      denseSplines: options.denseSplines ?? false,
       fuseLayerNorms: options.fuseLayerNorms ?? false,
       widenConvolutions: options.widenConvolutions ?? false,
     });

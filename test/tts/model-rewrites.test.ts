@@ -1,6 +1,6 @@
 /**
  * src/tts/model-rewrites.ts and the inference thread: a voice is loaded with the rewrites asked for (the product
- * default: both), each one that applies is reported, and the rewritten voice speaks.
+ * default: all three), each one that applies is reported, and the rewritten voice speaks.
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -16,31 +16,32 @@ describe('model rewrites', () => {
   it('applies the rewrites asked for, in order, and returns the model itself when none is', async () => {
     const model = new Uint8Array(await readFile(join(requireTestVoice(), `${TEST_VOICE}.onnx`)));
     let steps = 0;
-    const both = rewriteModel(
+    const all = rewriteModel(
       () => model,
-      { fuseLayerNorms: true, widenConvolutions: true },
+      { denseSplines: true, fuseLayerNorms: true, widenConvolutions: true },
       () => steps++,
     );
-    assert.deepEqual(both.applied, ['layer-norm', 'conv2d']);
-    assert.equal(steps, 2, 'called after each rewrite');
-    assert.notEqual(both.model, model);
-    assert.deepEqual(rewriteModel(() => model, { fuseLayerNorms: true, widenConvolutions: false }).applied, ['layer-norm']);
+    assert.deepEqual(all.applied, ['dense-spline', 'layer-norm', 'conv2d']);
+    assert.equal(steps, 3, 'called after each rewrite');
+    assert.notEqual(all.model, model);
+    assert.deepEqual(rewriteModel(() => model, { denseSplines: false, fuseLayerNorms: true, widenConvolutions: false }).applied, ['layer-norm']);
     const none = rewriteModel(
       () => model,
-      { fuseLayerNorms: false, widenConvolutions: false },
+      { denseSplines: false, fuseLayerNorms: false, widenConvolutions: false },
       () => steps++,
     );
     assert.deepEqual(none.applied, []);
     assert.equal(none.model, model);
-    assert.equal(steps, 2, 'not called when nothing applied');
+    assert.equal(steps, 3, 'not called when nothing applied');
     const notAModel = new TextEncoder().encode('not a model');
     assert.deepEqual(
-      rewriteModel(() => notAModel, { fuseLayerNorms: true, widenConvolutions: true }),
+      rewriteModel(() => notAModel, { denseSplines: true, fuseLayerNorms: true, widenConvolutions: true }),
       { model: notAModel, applied: [] },
     );
   });
 
-  it('both are on by default (TTS_FUSE_LAYER_NORMS, TTS_WIDE_CONVOLUTIONS)', () => {
+  it('all three are on by default (TTS_DENSE_SPLINES, TTS_FUSE_LAYER_NORMS, TTS_WIDE_CONVOLUTIONS)', () => {
+    assert.equal(VARIABLES.TTS_DENSE_SPLINES.default, 'true');
     assert.equal(VARIABLES.TTS_FUSE_LAYER_NORMS.default, 'true');
     assert.equal(VARIABLES.TTS_WIDE_CONVOLUTIONS.default, 'true');
   });
@@ -48,8 +49,9 @@ describe('model rewrites', () => {
   it('the inference thread loads a voice with the rewrites asked for, and it speaks', async () => {
     const path = join(requireTestVoice(), `${TEST_VOICE}.onnx`);
     for (const [options, rewrites] of [
-      [{ fuseLayerNorms: true, widenConvolutions: true }, ['layer-norm', 'conv2d']],
+      [{ denseSplines: true, fuseLayerNorms: true, widenConvolutions: true }, ['dense-spline', 'layer-norm', 'conv2d']],
       [{ fuseLayerNorms: false, widenConvolutions: true }, ['conv2d']],
+      [{ denseSplines: true }, ['dense-spline']],
       [{ fuseLayerNorms: true }, ['layer-norm']],
       [{}, []],
     ] as const) {
@@ -64,7 +66,7 @@ describe('model rewrites', () => {
     }
   });
 
-  it('the engine loads voices with both unless told otherwise, and says which applied', async () => {
+  it('the engine loads voices with all three unless told otherwise, and says which applied', async () => {
     const base = {
       VOICES_DIR: requireTestVoice(),
       TTS_VOICE: TEST_VOICE,
@@ -74,8 +76,8 @@ describe('model rewrites', () => {
       ESPEAK_DATA_PATH: undefined,
     };
     for (const [settings, rewrites] of [
-      [{}, ['layer-norm', 'conv2d']],
-      [{ TTS_FUSE_LAYER_NORMS: false, TTS_WIDE_CONVOLUTIONS: false }, []],
+      [{}, ['dense-spline', 'layer-norm', 'conv2d']],
+      [{ TTS_DENSE_SPLINES: false, TTS_FUSE_LAYER_NORMS: false, TTS_WIDE_CONVOLUTIONS: false }, []],
     ] as const) {
       const engine = new PiperEngine({ ...base, ...settings });
       try {
