@@ -339,7 +339,6 @@ export function scalarFloat(bytes: Uint8Array, fs: Field[]): number | undefined 
 /** Attribute values of nodeProto(): a bigint is an INT, an array of bigints INTS, a number a FLOAT, a string a STRING. */
 export type AttributeValue = bigint | bigint[] | number | string;
 
-
 /** A NodeProto of the default domain. */
 export function nodeProto(
   op: string,
