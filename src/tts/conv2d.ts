@@ -16,6 +16,7 @@ import {
   ATTR_NAME,
   ATTR_TYPE,
   ATTR_TYPE_INTS,
+  editModel,
   fields,
   GRAPH_INITIALIZER,
   GRAPH_NODE,
@@ -24,12 +25,12 @@ import {
   NODE_INPUT,
   NODE_OP_TYPE,
   NODE_OUTPUT,
-  parseModel,
   payload,
   TENSOR_DIMS,
   tensorProto,
   text,
   UnsupportedModel,
+  type WireModel,
   Writer,
 } from './onnx-wire.js';
 
@@ -73,17 +74,10 @@ export interface WidenOptions {
  * this can rewrite safely (or is not a model this understands).
  */
 export function widenConv1d(model: Uint8Array, options: WidenOptions = {}): Uint8Array | undefined {
-  try {
-    return rewrite(model, options.minConvChannels ?? MIN_CONV_CHANNELS);
-  } catch (err) {
-    if (err instanceof UnsupportedModel) return undefined;
-    throw err;
-  }
+  return editModel(model, (m) => rewrite(m, options.minConvChannels ?? MIN_CONV_CHANNELS));
 }
 
-function rewrite(model: Uint8Array, minConvChannels: number): Uint8Array | undefined {
-  const m = parseModel(model);
-  if (!m) return undefined;
+function rewrite(m: WireModel, minConvChannels: number): Uint8Array | undefined {
   const { graph, initializers, consumers, opset } = m;
 
   // 1-D convolutions whose weight is a 3-D constant used by nothing else ([out, in/group, k]; ConvTranspose [in, out/group, k])

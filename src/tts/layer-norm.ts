@@ -9,19 +9,7 @@
  *
  * It edits the serialized model directly (onnx-wire.ts); a model without this exact pattern is left alone (undefined).
  */
-import {
-  constantFloat,
-  GRAPH_NODE,
-  int64s,
-  ATTR_I,
-  ATTR_INTS,
-  nodeProto,
-  parseModel,
-  UnsupportedModel,
-  type WireModel,
-  type WireNode,
-  Writer,
-} from './onnx-wire.js';
+import { ATTR_I, ATTR_INTS, constantFloat, editModel, GRAPH_NODE, int64s, nodeProto, type WireModel, type WireNode, Writer } from './onnx-wire.js';
 
 interface LayerNorm {
   /** The nine nodes, first to last. */
@@ -35,9 +23,7 @@ interface LayerNorm {
 
 /** `model` with its spelled-out layer normalizations fused, or undefined when it has none (or is not a model). */
 export function fuseLayerNorms(model: Uint8Array): Uint8Array | undefined {
-  try {
-    const m = parseModel(model);
-    if (!m) return undefined;
+  return editModel(model, (m) => {
     const norms = m.nodes.flatMap((n) => {
       const norm = n.opType === 'ReduceMean' ? matchLayerNorm(m, n) : undefined;
       return norm ? [norm] : [];
@@ -52,10 +38,7 @@ export function fuseLayerNorms(model: Uint8Array): Uint8Array | undefined {
       else if (!removed.has(f)) out.raw(m.graph.subarray(f.start, f.end));
     }
     return m.withGraph(out);
-  } catch (err) {
-    if (err instanceof UnsupportedModel) return undefined;
-    throw err;
-  }
+  });
 }
 
 function layerNormNode(norm: LayerNorm, name: string): Writer {

@@ -319,6 +319,20 @@ export function parseModel(model: Uint8Array): WireModel | undefined {
   };
 }
 
+/**
+ * `edit` run on the parsed `model`: its result, or undefined when the bytes are not a model this reads or `edit` met
+ * something it does not support (UnsupportedModel). How every rewrite leaves a model it does not understand alone.
+ */
+export function editModel(model: Uint8Array, edit: (m: WireModel) => Uint8Array | undefined): Uint8Array | undefined {
+  try {
+    const m = parseModel(model);
+    return m ? edit(m) : undefined;
+  } catch (err) {
+    if (err instanceof UnsupportedModel) return undefined;
+    throw err;
+  }
+}
+
 /** The value of a one-element float tensor stored in the model (raw or typed data), or undefined. */
 export function scalarFloat(bytes: Uint8Array, fs: Field[]): number | undefined {
   const type = fs.find((x) => x.field === TENSOR_DATA_TYPE)?.value;

@@ -13,12 +13,11 @@
 import {
   type AttributeValue,
   constantFloat,
+  editModel,
   GRAPH_INITIALIZER,
   GRAPH_NODE,
   nodeProto,
-  parseModel,
   tensorProto,
-  UnsupportedModel,
   type WireModel,
   type WireNode,
   Writer,
@@ -49,9 +48,8 @@ interface Spline {
 
 /** `model` with its masked splines computed densely, or undefined when it has none this recognises. */
 export function denseSplines(model: Uint8Array): Uint8Array | undefined {
-  try {
-    const m = parseModel(model);
-    if (!m || m.opset < 13n) return undefined; // ReduceSum takes its axes as an input from opset 13
+  return editModel(model, (m) => {
+    if (m.opset < 13n) return undefined; // ReduceSum takes its axes as an input from opset 13
     const producer = new Map<string, WireNode>();
     for (const n of m.nodes) for (const o of n.outputs) producer.set(o, n);
     const splines = m.nodes.flatMap((n) => {
@@ -72,10 +70,7 @@ export function denseSplines(model: Uint8Array): Uint8Array | undefined {
       if (!removed.has(f)) out.raw(m.graph.subarray(f.start, f.end));
     }
     return m.withGraph(out);
-  } catch (err) {
-    if (err instanceof UnsupportedModel) return undefined;
-    throw err;
-  }
+  });
 }
 
 /** The nodes `values` are computed from (not counting Constant nodes), up to but not into `stop`. */

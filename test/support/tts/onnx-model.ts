@@ -1,4 +1,4 @@
-/** Running ONNX models in tests of the model rewrites (conv2d, layer-norm): one output, compared value by value. */
+/** Running ONNX models in tests of the model rewrites (conv2d, layer-norm, spline): outputs compared value by value. */
 import assert from 'node:assert/strict';
 import ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
