@@ -16,8 +16,9 @@ import type { ModelRewrite, ModelRewriteOptions } from './model-rewrites.js';
 
 export interface SessionOptionsForWorker {
   intraOpNumThreads: number;
-  /** Fuse the model's spelled-out layer normalizations (layer-norm.ts; default false). */
+  /** Compute the duration predictor's masked splines on every value (spline.ts; default false). */
   denseSplines?: boolean;
+  /** Fuse the model's spelled-out layer normalizations (layer-norm.ts; default false). */
   fuseLayerNorms?: boolean;
   /** Run the model's wide 1-D convolutions as 2-D ones (conv2d.ts; default false). */
   widenConvolutions?: boolean;

@@ -334,7 +334,7 @@ export function editModel(model: Uint8Array, edit: (m: WireModel) => Uint8Array 
 }
 
 /** The value of a one-element float tensor stored in the model (raw or typed data), or undefined. */
-export function scalarFloat(bytes: Uint8Array, fs: Field[]): number | undefined {
+function scalarFloat(bytes: Uint8Array, fs: Field[]): number | undefined {
   const type = fs.find((x) => x.field === TENSOR_DATA_TYPE)?.value;
   if (type !== BigInt(TENSOR_FLOAT) || fs.some((x) => x.field === TENSOR_DATA_LOCATION && x.value !== 0n)) return undefined;
   if (int64s(bytes, fs, TENSOR_DIMS).some((d) => d !== 1n)) return undefined;

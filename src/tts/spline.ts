@@ -96,6 +96,9 @@ function matchSpline(m: WireModel, producer: Map<string, WireNode>, join: WireNo
   const split = producer.get(x0);
   if (split?.opType !== 'Split' || split.domain !== '' || split.outputs.length !== 2 || split.outputs[0] !== x0) return undefined;
   const x = split.outputs[1]!;
+  // one channel per half (VITS's duration predictor: two), as the dense version computes it: the Conv on x0 reads one
+  const pre = (m.consumers.get(x0) ?? []).find((n) => n.opType === 'Conv');
+  if (m.initializers.get(pre?.inputs[1] ?? '')?.dims[1] !== 1n) return undefined;
   const upstream = ancestors(producer, [output]);
   // the parameters: the last Mul(Conv, mask) the output depends on
   const paramsNode = m.nodes.filter((n) => upstream.has(n) && n.opType === 'Mul' && producer.get(n.inputs[0] ?? '')?.opType === 'Conv').at(-1);
