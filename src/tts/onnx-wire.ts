@@ -214,6 +214,8 @@ export interface WireModel {
   initializers: Map<string, WireTensor>;
   /** The nodes reading each value (a node reading it twice is listed twice). */
   consumers: Map<string, WireNode[]>;
+  /** The node making each value. */
+  producers: Map<string, WireNode>;
   graphOutputs: Set<string>;
   /** A value name no node, initializer or earlier fresh() call uses. */
   fresh(base: string): string;
@@ -268,6 +270,7 @@ export function parseModel(model: Uint8Array): WireModel | undefined {
   const entries = fields(graph);
   const nodes: WireNode[] = [];
   const consumers = new Map<string, WireNode[]>();
+  const producers = new Map<string, WireNode>();
   const initializers = new Map<string, WireTensor>();
   const graphOutputs = new Set<string>();
   for (const f of entries) {
@@ -276,6 +279,7 @@ export function parseModel(model: Uint8Array): WireModel | undefined {
       const node = parseNode(graph, f);
       if (SUBGRAPH_OPS.has(node.opType)) throw new UnsupportedModel(`a ${node.opType} node`);
       nodes.push(node);
+      for (const output of node.outputs) producers.set(output, node);
       for (const input of node.inputs) {
         const list = consumers.get(input);
         if (list) list.push(node);
@@ -301,6 +305,7 @@ export function parseModel(model: Uint8Array): WireModel | undefined {
     nodes,
     initializers,
     consumers,
+    producers,
     graphOutputs,
     fresh(base) {
       let name = base;
@@ -397,7 +402,7 @@ export function constantFloat(m: WireModel, name: string | undefined): number | 
   if (name === undefined) return undefined;
   const initializer = m.initializers.get(name);
   if (initializer) return scalarFloat(initializer.bytes, initializer.fs);
-  const producer = m.nodes.find((n) => n.outputs.includes(name));
+  const producer = m.producers.get(name);
   if (producer?.opType !== 'Constant' || producer.domain !== '') return undefined;
   const value = producer.attribute('value');
   const tensor = value?.fs.find((f) => f.field === ATTR_T);

@@ -50,10 +50,8 @@ interface Spline {
 export function denseSplines(model: Uint8Array): Uint8Array | undefined {
   return editModel(model, (m) => {
     if (m.opset < 13n) return undefined; // ReduceSum takes its axes as an input from opset 13
-    const producer = new Map<string, WireNode>();
-    for (const n of m.nodes) for (const o of n.outputs) producer.set(o, n);
     const splines = m.nodes.flatMap((n) => {
-      const s = n.opType === 'Concat' ? matchSpline(m, producer, n) : undefined;
+      const s = n.opType === 'Concat' ? matchSpline(m, n) : undefined;
       return s ? [s] : [];
     });
     if (splines.length === 0) return undefined;
@@ -74,11 +72,11 @@ export function denseSplines(model: Uint8Array): Uint8Array | undefined {
 }
 
 /** The nodes `values` are computed from (not counting Constant nodes), up to but not into `stop`. */
-function ancestors(producer: Map<string, WireNode>, values: readonly string[], stop = new Set<WireNode>()): Set<WireNode> {
+function ancestors(m: WireModel, values: readonly string[], stop = new Set<WireNode>()): Set<WireNode> {
   const seen = new Set<WireNode>();
   const todo = [...values];
   for (let v = todo.pop(); v !== undefined; v = todo.pop()) {
-    const n = producer.get(v);
+    const n = m.producers.get(v);
     if (!n || seen.has(n) || stop.has(n) || n.opType === 'Constant') continue;
     seen.add(n);
     todo.push(...n.inputs);
@@ -90,26 +88,26 @@ function ancestors(producer: Map<string, WireNode>, values: readonly string[], s
  * A coupling flow's spline ending at `join` = Concat(x0, spline(x1)), where x0 and x1 are the two halves of one Split
  * and the spline's parameters are Mul(Conv(...), mask) computed from x0.
  */
-function matchSpline(m: WireModel, producer: Map<string, WireNode>, join: WireNode): Spline | undefined {
+function matchSpline(m: WireModel, join: WireNode): Spline | undefined {
   if (join.domain !== '' || join.inputs.length !== 2) return undefined;
   const [x0, output] = join.inputs as [string, string];
-  const split = producer.get(x0);
+  const split = m.producers.get(x0);
   if (split?.opType !== 'Split' || split.domain !== '' || split.outputs.length !== 2 || split.outputs[0] !== x0) return undefined;
   const x = split.outputs[1]!;
   // one channel per half (VITS's duration predictor: two), as the dense version computes it: the Conv on x0 reads one
   const pre = (m.consumers.get(x0) ?? []).find((n) => n.opType === 'Conv');
   if (m.initializers.get(pre?.inputs[1] ?? '')?.dims[1] !== 1n) return undefined;
-  const upstream = ancestors(producer, [output]);
+  const upstream = ancestors(m, [output]);
   // the parameters: the last Mul(Conv, mask) the output depends on
-  const paramsNode = m.nodes.filter((n) => upstream.has(n) && n.opType === 'Mul' && producer.get(n.inputs[0] ?? '')?.opType === 'Conv').at(-1);
+  const paramsNode = m.nodes.filter((n) => upstream.has(n) && n.opType === 'Mul' && m.producers.get(n.inputs[0] ?? '')?.opType === 'Conv').at(-1);
   const params = paramsNode?.outputs[0];
   if (!paramsNode || params === undefined) return undefined;
-  const proj = producer.get(paramsNode.inputs[0]!)!;
+  const proj = m.producers.get(paramsNode.inputs[0]!)!;
   const channels = Number(m.initializers.get(proj.inputs[1] ?? '')?.dims[0] ?? 0);
   if (channels < 2 || (channels + 1) % 3 !== 0) return undefined;
   const bins = (channels + 1) / 3;
 
-  const before = ancestors(producer, [params, ...split.inputs]);
+  const before = ancestors(m, [params, ...split.inputs]);
   before.add(split);
   const region = new Set([...upstream].filter((n) => !before.has(n)));
   const made = new Set([...region].flatMap((n) => n.outputs));
@@ -117,7 +115,7 @@ function matchSpline(m: WireModel, producer: Map<string, WireNode>, join: WireNo
     if (n.domain !== '') return undefined;
     // reads only the halves, the parameters and constants
     for (const v of n.inputs) {
-      if (v === '' || made.has(v) || v === x || v === x0 || v === params || m.initializers.has(v) || producer.get(v)?.opType === 'Constant') continue;
+      if (v === '' || made.has(v) || v === x || v === x0 || v === params || m.initializers.has(v) || m.producers.get(v)?.opType === 'Constant') continue;
       return undefined;
     }
     // and nothing outside reads what it makes
