@@ -15,7 +15,8 @@
  * VO_BENCH_VOICE (default en_US-joe-medium), VO_BENCH_ROUNDS (default 3), VO_BENCH_THREADS (our TTS_INTRA_OP_THREADS, default
  * the product default), VO_BENCH_SPIN=0|1 (our TTS_THREAD_SPINNING; default `auto`, which spins as the
  * legacy-mode server does), VO_BENCH_WIDE=0|1 (our TTS_WIDE_CONVOLUTIONS), VO_BENCH_LAYER_NORMS=0|1 (our
- * TTS_FUSE_LAYER_NORMS), VO_BENCH_SPLINES=0|1 (our TTS_DENSE_SPLINES); all default to the product default.
+ * TTS_FUSE_LAYER_NORMS), VO_BENCH_SPLINES=0|1 (our TTS_DENSE_SPLINES),
+ * VO_BENCH_ATTENTION=0|1 (our TTS_DENSE_ATTENTION); all default to the product default.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -279,6 +280,7 @@ async function main(): Promise<number> {
   const wide = process.env.VO_BENCH_WIDE;
   const layerNorms = process.env.VO_BENCH_LAYER_NORMS;
   const splines = process.env.VO_BENCH_SPLINES;
+  const attention = process.env.VO_BENCH_ATTENTION;
   const engine = new PiperEngine({
     VOICES_DIR: voicesDir,
     TTS_VOICE: voiceName,
@@ -290,6 +292,7 @@ async function main(): Promise<number> {
     ...(wide === '0' || wide === '1' ? { TTS_WIDE_CONVOLUTIONS: wide === '1' } : {}),
     ...(layerNorms === '0' || layerNorms === '1' ? { TTS_FUSE_LAYER_NORMS: layerNorms === '1' } : {}),
     ...(splines === '0' || splines === '1' ? { TTS_DENSE_SPLINES: splines === '1' } : {}),
+    ...(attention === '0' || attention === '1' ? { TTS_DENSE_ATTENTION: attention === '1' } : {}),
   });
   const [, piper, sherpaRef] = await Promise.all([engine.load(voiceName, true), startReference(voicesDir), startSherpa(voicesDir, sherpaDir)]);
   await timeOurs(engine, 'Hello there.'); // after the references' warm-ups, which loaded in parallel with ours

@@ -19,7 +19,13 @@ export type EngineConfig = Pick<Config, 'VOICES_DIR' | 'TTS_VOICE' | 'TTS_MAX_VO
   Partial<
     Pick<
       Config,
-      'TTS_MAX_PHONEMES_PER_CHUNK' | 'TTS_MAX_LENGTH_SCALE' | 'TTS_THREAD_SPINNING' | 'TTS_DENSE_SPLINES' | 'TTS_FUSE_LAYER_NORMS' | 'TTS_WIDE_CONVOLUTIONS'
+      | 'TTS_MAX_PHONEMES_PER_CHUNK'
+      | 'TTS_MAX_LENGTH_SCALE'
+      | 'TTS_THREAD_SPINNING'
+      | 'TTS_DENSE_SPLINES'
+      | 'TTS_DENSE_ATTENTION'
+      | 'TTS_FUSE_LAYER_NORMS'
+      | 'TTS_WIDE_CONVOLUTIONS'
     >
   >;
 
@@ -31,6 +37,7 @@ export type EngineConfig = Pick<Config, 'VOICES_DIR' | 'TTS_VOICE' | 'TTS_MAX_VO
  */
 const DEFAULT_THREAD_SPINNING = boolOrAuto().parse(VARIABLES.TTS_THREAD_SPINNING.default);
 const DEFAULT_DENSE_SPLINES = VARIABLES.TTS_DENSE_SPLINES.default === 'true';
+const DEFAULT_DENSE_ATTENTION = VARIABLES.TTS_DENSE_ATTENTION.default === 'true';
 const DEFAULT_FUSE_LAYER_NORMS = VARIABLES.TTS_FUSE_LAYER_NORMS.default === 'true';
 const DEFAULT_WIDE_CONVOLUTIONS = VARIABLES.TTS_WIDE_CONVOLUTIONS.default === 'true';
 const DEFAULT_MAX_PHONEMES_PER_CHUNK = Number(VARIABLES.TTS_MAX_PHONEMES_PER_CHUNK.default);
@@ -78,6 +85,7 @@ export class PiperEngine implements SpeechSynthesizer {
         intraOpThreads: config.TTS_INTRA_OP_THREADS,
         allowSpinning: (config.TTS_THREAD_SPINNING ?? DEFAULT_THREAD_SPINNING) !== false,
         denseSplines: config.TTS_DENSE_SPLINES ?? DEFAULT_DENSE_SPLINES,
+        denseAttention: config.TTS_DENSE_ATTENTION ?? DEFAULT_DENSE_ATTENTION,
         fuseLayerNorms: config.TTS_FUSE_LAYER_NORMS ?? DEFAULT_FUSE_LAYER_NORMS,
         widenConvolutions: config.TTS_WIDE_CONVOLUTIONS ?? DEFAULT_WIDE_CONVOLUTIONS,
       },

@@ -8,7 +8,7 @@ import type { ModelRewrite, ModelRewriteOptions } from './model-rewrites.js';
  * onnxruntime-node runs a session synchronously on the calling thread, so inference on the main
  * thread would freeze every socket for the length of a sentence. Each voice gets one worker
  * thread holding its session; sentences queue on it in order. The thread loads the model rewritten as asked
- * (model-rewrites.ts: TTS_DENSE_SPLINES, TTS_FUSE_LAYER_NORMS, TTS_WIDE_CONVOLUTIONS), or the file as it is when no rewrite applies or
+ * (model-rewrites.ts: TTS_DENSE_SPLINES, TTS_DENSE_ATTENTION, TTS_FUSE_LAYER_NORMS, TTS_WIDE_CONVOLUTIONS), or the file as it is when no rewrite applies or
  * onnxruntime does not take the rewritten model.
  *
  * The worker's code is a plain script (eval) so it runs the same under tsx, node and bundles.
@@ -18,6 +18,8 @@ export interface SessionOptionsForWorker {
   intraOpNumThreads: number;
   /** Compute the duration predictor's masked splines on every value (spline.ts; default false). */
   denseSplines?: boolean;
+  /** Compute the text encoder's relative-position attention through a position map (relative-attention.ts; default false). */
+  denseAttention?: boolean;
   /** Fuse the model's spelled-out layer normalizations (layer-norm.ts; default false). */
   fuseLayerNorms?: boolean;
   /** Run the model's wide 1-D convolutions as 2-D ones (conv2d.ts; default false). */
@@ -138,6 +140,7 @@ const REWRITES_MODULE = ((): { path: string; tsxCjsApi: string | undefined } | u
 function rewriteRequest(options: SessionOptionsForWorker) {
   const wanted: ModelRewriteOptions = {
     denseSplines: options.denseSplines === true,
+    denseAttention: options.denseAttention === true,
     fuseLayerNorms: options.fuseLayerNorms === true,
     widenConvolutions: options.widenConvolutions === true,
   };

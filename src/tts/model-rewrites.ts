@@ -1,16 +1,19 @@
 import { widenConv1d } from './conv2d.js';
 import { fuseLayerNorms } from './layer-norm.js';
+import { denseRelativeAttention } from './relative-attention.js';
 import { denseSplines } from './spline.js';
 
 /**
  * What the inference thread does to a voice's model before onnxruntime loads it. Each rewrite was measured faster here
  * and keeps the audio within a step or two of the 16-bit output; one that does not apply to a model is skipped.
  */
-export type ModelRewrite = 'dense-spline' | 'layer-norm' | 'conv2d';
+export type ModelRewrite = 'dense-spline' | 'dense-attention' | 'layer-norm' | 'conv2d';
 
 export interface ModelRewriteOptions {
   /** The duration predictor's masked splines computed on every value (spline.ts). */
   denseSplines: boolean;
+  /** The text encoder's relative-position attention through one position map per layer (relative-attention.ts). */
+  denseAttention: boolean;
   /** Spelled-out layer normalizations as LayerNormalization nodes (layer-norm.ts). */
   fuseLayerNorms: boolean;
   /** Wide 1-D convolutions as 2-D ones (conv2d.ts). */
@@ -29,6 +32,7 @@ export function rewriteModel(
 ): { model: Uint8Array; applied: ModelRewrite[] } {
   const steps: Array<[ModelRewrite, boolean, (m: Uint8Array) => Uint8Array | undefined]> = [
     ['dense-spline', options.denseSplines, denseSplines],
+    ['dense-attention', options.denseAttention, denseRelativeAttention],
     ['layer-norm', options.fuseLayerNorms, fuseLayerNorms],
     ['conv2d', options.widenConvolutions, widenConv1d],
   ];

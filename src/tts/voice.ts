@@ -12,6 +12,8 @@ export interface LoadVoiceOptions {
   allowSpinning?: boolean;
   /** Compute the duration predictor's splines densely (spline.ts; default off; PiperEngine passes its setting). */
   denseSplines?: boolean;
+  /** Compute the text encoder's relative-position attention densely (relative-attention.ts; default off; PiperEngine passes its setting). */
+  denseAttention?: boolean;
   /** Fuse the model's layer normalizations (layer-norm.ts; default off; PiperEngine passes its setting). */
   fuseLayerNorms?: boolean;
   /** Run the model's wide 1-D convolutions as 2-D ones (conv2d.ts; default off; PiperEngine passes its setting). */
@@ -150,6 +152,7 @@ export async function loadVoice(voicesDir: string, name: string, options: LoadVo
       intraOpNumThreads: options.intraOpThreads ?? 0,
       allowSpinning: options.allowSpinning ?? true,
       denseSplines: options.denseSplines ?? false,
+      denseAttention: options.denseAttention ?? false,
       fuseLayerNorms: options.fuseLayerNorms ?? false,
       widenConvolutions: options.widenConvolutions ?? false,
     });

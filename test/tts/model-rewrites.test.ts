@@ -1,6 +1,6 @@
 /**
  * src/tts/model-rewrites.ts and the inference thread: a voice is loaded with the rewrites asked for (the product
- * default: all three), each one that applies is reported, and the rewritten voice speaks.
+ * default: all four), each one that applies is reported, and the rewritten voice speaks.
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -18,30 +18,33 @@ describe('model rewrites', () => {
     let steps = 0;
     const all = rewriteModel(
       () => model,
-      { denseSplines: true, fuseLayerNorms: true, widenConvolutions: true },
+      { denseSplines: true, denseAttention: true, fuseLayerNorms: true, widenConvolutions: true },
       () => steps++,
     );
-    assert.deepEqual(all.applied, ['dense-spline', 'layer-norm', 'conv2d']);
-    assert.equal(steps, 3, 'called after each rewrite');
+    assert.deepEqual(all.applied, ['dense-spline', 'dense-attention', 'layer-norm', 'conv2d']);
+    assert.equal(steps, 4, 'called after each rewrite');
     assert.notEqual(all.model, model);
-    assert.deepEqual(rewriteModel(() => model, { denseSplines: false, fuseLayerNorms: true, widenConvolutions: false }).applied, ['layer-norm']);
+    assert.deepEqual(rewriteModel(() => model, { denseSplines: false, denseAttention: false, fuseLayerNorms: true, widenConvolutions: false }).applied, [
+      'layer-norm',
+    ]);
     const none = rewriteModel(
       () => model,
-      { denseSplines: false, fuseLayerNorms: false, widenConvolutions: false },
+      { denseSplines: false, denseAttention: false, fuseLayerNorms: false, widenConvolutions: false },
       () => steps++,
     );
     assert.deepEqual(none.applied, []);
     assert.equal(none.model, model);
-    assert.equal(steps, 3, 'not called when nothing applied');
+    assert.equal(steps, 4, 'not called when nothing applied');
     const notAModel = new TextEncoder().encode('not a model');
     assert.deepEqual(
-      rewriteModel(() => notAModel, { denseSplines: true, fuseLayerNorms: true, widenConvolutions: true }),
+      rewriteModel(() => notAModel, { denseSplines: true, denseAttention: true, fuseLayerNorms: true, widenConvolutions: true }),
       { model: notAModel, applied: [] },
     );
   });
 
-  it('all three are on by default (TTS_DENSE_SPLINES, TTS_FUSE_LAYER_NORMS, TTS_WIDE_CONVOLUTIONS)', () => {
+  it('all four are on by default (TTS_DENSE_SPLINES, TTS_DENSE_ATTENTION, TTS_FUSE_LAYER_NORMS, TTS_WIDE_CONVOLUTIONS)', () => {
     assert.equal(VARIABLES.TTS_DENSE_SPLINES.default, 'true');
+    assert.equal(VARIABLES.TTS_DENSE_ATTENTION.default, 'true');
     assert.equal(VARIABLES.TTS_FUSE_LAYER_NORMS.default, 'true');
     assert.equal(VARIABLES.TTS_WIDE_CONVOLUTIONS.default, 'true');
   });
@@ -49,9 +52,13 @@ describe('model rewrites', () => {
   it('the inference thread loads a voice with the rewrites asked for, and it speaks', async () => {
     const path = join(requireTestVoice(), `${TEST_VOICE}.onnx`);
     for (const [options, rewrites] of [
-      [{ denseSplines: true, fuseLayerNorms: true, widenConvolutions: true }, ['dense-spline', 'layer-norm', 'conv2d']],
+      [
+        { denseSplines: true, denseAttention: true, fuseLayerNorms: true, widenConvolutions: true },
+        ['dense-spline', 'dense-attention', 'layer-norm', 'conv2d'],
+      ],
       [{ fuseLayerNorms: false, widenConvolutions: true }, ['conv2d']],
       [{ denseSplines: true }, ['dense-spline']],
+      [{ denseAttention: true }, ['dense-attention']],
       [{ fuseLayerNorms: true }, ['layer-norm']],
       [{}, []],
     ] as const) {
@@ -66,7 +73,7 @@ describe('model rewrites', () => {
     }
   });
 
-  it('the engine loads voices with all three unless told otherwise, and says which applied', async () => {
+  it('the engine loads voices with all four unless told otherwise, and says which applied', async () => {
     const base = {
       VOICES_DIR: requireTestVoice(),
       TTS_VOICE: TEST_VOICE,
@@ -76,8 +83,8 @@ describe('model rewrites', () => {
       ESPEAK_DATA_PATH: undefined,
     };
     for (const [settings, rewrites] of [
-      [{}, ['dense-spline', 'layer-norm', 'conv2d']],
-      [{ TTS_DENSE_SPLINES: false, TTS_FUSE_LAYER_NORMS: false, TTS_WIDE_CONVOLUTIONS: false }, []],
+      [{}, ['dense-spline', 'dense-attention', 'layer-norm', 'conv2d']],
+      [{ TTS_DENSE_SPLINES: false, TTS_DENSE_ATTENTION: false, TTS_FUSE_LAYER_NORMS: false, TTS_WIDE_CONVOLUTIONS: false }, []],
     ] as const) {
       const engine = new PiperEngine({ ...base, ...settings });
       try {
