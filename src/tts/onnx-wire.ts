@@ -410,3 +410,47 @@ export function constantFloat(m: WireModel, name: string | undefined): number | 
   const bytes = payload(value.bytes, tensor);
   return scalarFloat(bytes, fields(bytes));
 }
+
+/** The nodes and initializers a rewrite adds at one place in the graph, each named under `base` (fresh names). */
+export class GraphAdditions {
+  readonly nodes: Writer[] = [];
+  readonly initializers: Writer[] = [];
+
+  constructor(
+    private readonly m: WireModel,
+    private readonly base: string,
+  ) {}
+
+  name(suffix: string): string {
+    return this.m.fresh(`${this.base}/${suffix}`);
+  }
+
+  /** A default-domain node making one value, `output` or a fresh name after `suffix`; returns the value. */
+  node(op: string, inputs: readonly string[], suffix: string, attributes: Record<string, AttributeValue> = {}, output?: string): string {
+    const name = this.name(suffix);
+    const value = output ?? name;
+    this.nodes.push(nodeProto(op, inputs, [value], name, attributes));
+    return value;
+  }
+
+  /** An initializer (float32 for numbers, int64 for bigints), one-dimensional unless `dims` says otherwise; its name. */
+  constant(suffix: string, values: readonly number[] | readonly bigint[], dims: readonly bigint[] = [BigInt(values.length)]): string {
+    const name = this.name(suffix);
+    this.initializers.push(tensorProto(name, dims, values));
+    return name;
+  }
+}
+
+/** The model with the graph entries in `removed` left out, and each addition written right before its entry. */
+export function spliceGraph(m: WireModel, removed: ReadonlySet<Field>, insertBefore: ReadonlyMap<Field, GraphAdditions>): Uint8Array {
+  const out = new Writer();
+  for (const f of m.entries) {
+    const additions = insertBefore.get(f);
+    if (additions) {
+      for (const n of additions.nodes) out.bytesField(GRAPH_NODE, n);
+      for (const t of additions.initializers) out.bytesField(GRAPH_INITIALIZER, t);
+    }
+    if (!removed.has(f)) out.raw(m.graph.subarray(f.start, f.end));
+  }
+  return m.withGraph(out);
+}

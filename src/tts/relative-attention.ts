@@ -7,23 +7,11 @@
  *
  * denseRelativeAttention() computes the same terms with one matrix per layer that maps offset k of position i to
  * position j (one where j - i = k - w): the queries times the key embeddings ([t, 2w+1]), then through that map to
- * [t, t]; the weights through the map to [t, 2w+1], then times the value embeddings. 17 nodes per layer, the same
- * values within float rounding. It edits the serialized model directly (onnx-wire.ts); a layer whose chains do not
+ * [t, t]; the weights through the map to [t, 2w+1], then times the value embeddings. 23 nodes per layer (14 of them
+ * build the map from t), the same values within float rounding. It edits the serialized model directly (onnx-wire.ts); a layer whose chains do not
  * match exactly is left as it is.
  */
-import {
-  ATTR_INTS,
-  type AttributeValue,
-  editModel,
-  GRAPH_INITIALIZER,
-  GRAPH_NODE,
-  int64s,
-  nodeProto,
-  tensorProto,
-  type WireModel,
-  type WireNode,
-  Writer,
-} from './onnx-wire.js';
+import { ATTR_INTS, editModel, type Field, GraphAdditions, int64s, spliceGraph, type WireModel, type WireNode } from './onnx-wire.js';
 
 /** TensorProto's FLOAT, for Cast. */
 const TENSOR_FLOAT = 1n;
@@ -54,27 +42,16 @@ export function denseRelativeAttention(model: Uint8Array): Uint8Array | undefine
       return layer ? [layer] : [];
     });
     if (layers.length === 0) return undefined;
-    const inserts = new Map<WireNode, { nodes: Writer[]; initializers: Writer[] }>();
+    const insertBefore = new Map<Field, GraphAdditions>();
     const readByNew = new Set<string>();
     for (const layer of layers) {
       const { key, value } = denseTerms(m, layer);
-      inserts.set(layer.keyAdd, key);
-      inserts.set(layer.valueAdd, value);
+      insertBefore.set(layer.keyAdd.field, key);
+      insertBefore.set(layer.valueAdd.field, value);
       for (const v of [layer.queries, layer.weights, layer.keyEmbeddings, layer.valueEmbeddings]) readByNew.add(v);
     }
     const dead = deadNodes(m, new Set(layers.flatMap((l) => [l.keyScores, l.valueOutput])), readByNew);
-    const removed = new Set([...dead].map((n) => n.field));
-    const insertBefore = new Map([...inserts].map(([n, x]) => [n.field, x]));
-    const out = new Writer();
-    for (const f of m.entries) {
-      const insert = insertBefore.get(f);
-      if (insert) {
-        for (const n of insert.nodes) out.bytesField(GRAPH_NODE, n);
-        for (const t of insert.initializers) out.bytesField(GRAPH_INITIALIZER, t);
-      }
-      if (!removed.has(f)) out.raw(m.graph.subarray(f.start, f.end));
-    }
-    return m.withGraph(out);
+    return spliceGraph(m, new Set([...dead].map((n) => n.field)), insertBefore);
   });
 }
 
@@ -182,22 +159,12 @@ function deadNodes(m: WireModel, replaced: Set<WireNode>, keep: Set<string>): Se
 }
 
 /** The two terms of one layer: nodes to insert before the keys' Add (making keyScores) and before the values' Add. */
-function denseTerms(m: WireModel, layer: Layer): { key: { nodes: Writer[]; initializers: Writer[] }; value: { nodes: Writer[]; initializers: Writer[] } } {
+function denseTerms(m: WireModel, layer: Layer): { key: GraphAdditions; value: GraphAdditions } {
   const keyScores = layer.keyScores.outputs[0]!;
-  const valueOutput = layer.valueOutput.outputs[0]!;
   const base = m.fresh(`${keyScores}_vo_relattn`);
-  const name = (suffix: string) => m.fresh(`${base}/${suffix}`);
-  let nodes: Writer[] = [];
-  let initializers: Writer[] = [];
-  const node = (op: string, inputs: string[], suffix: string, attributes: Record<string, AttributeValue> = {}, output = name(suffix)) => {
-    nodes.push(nodeProto(op, inputs, [output], output, attributes));
-    return output;
-  };
-  const ints = (suffix: string, values: bigint[], dims: bigint[] = [BigInt(values.length)]) => {
-    const n = name(suffix);
-    initializers.push(tensorProto(n, dims, values));
-    return n;
-  };
+  const key = new GraphAdditions(m, base);
+  const node = key.node.bind(key);
+  const ints = key.constant.bind(key);
   const w = layer.window;
   const offsets = Array.from({ length: 2 * w + 1 }, (_, k) => BigInt(k - w));
 
@@ -209,26 +176,12 @@ function denseTerms(m: WireModel, layer: Layer): { key: { nodes: Writer[]; initi
     [node('Unsqueeze', [positions, ints('row_axis', [0n])], 'row'), node('Unsqueeze', [positions, ints('column_axis', [1n])], 'column')],
     'offset_of',
   ); // [t, t]: j - i
-  const oneHot = (at: bigint, offsetDims: bigint[], suffix: string) =>
-    node(
-      'Unsqueeze',
-      [
-        node(
-          'Cast',
-          [
-            node(
-              'Equal',
-              [node('Unsqueeze', [offsetOf, ints(`${suffix}_axis`, [at])], `${suffix}_offsets`), ints(`${suffix}_wanted`, offsets, offsetDims)],
-              `${suffix}_equal`,
-            ),
-          ],
-          `${suffix}_float`,
-          { to: TENSOR_FLOAT },
-        ),
-        ints(`${suffix}_batch_axis`, [1n]),
-      ],
-      suffix,
-    );
+  const oneHot = (at: bigint, offsetDims: bigint[], suffix: string) => {
+    const offsetsAt = node('Unsqueeze', [offsetOf, ints(`${suffix}_axis`, [at])], `${suffix}_offsets`);
+    const equal = node('Equal', [offsetsAt, ints(`${suffix}_wanted`, offsets, offsetDims)], `${suffix}_equal`);
+    const float = node('Cast', [equal], `${suffix}_float`, { to: TENSOR_FLOAT });
+    return node('Unsqueeze', [float, ints(`${suffix}_batch_axis`, [1n])], suffix);
+  };
   const toPositions = oneHot(1n, [BigInt(offsets.length), 1n], 'to_positions'); // [t, 1, 2w+1, t]
   const toOffsets = oneHot(2n, [BigInt(offsets.length)], 'to_offsets'); // [t, 1, t, 2w+1]
 
@@ -239,13 +192,12 @@ function denseTerms(m: WireModel, layer: Layer): { key: { nodes: Writer[]; initi
   const byOffset = node('MatMul', [layer.queries, embeddingsT], 'key_by_offset');
   const byPosition = node('MatMul', [node('Transpose', [byOffset], 'key_rows', { perm: perRow }), toPositions], 'key_by_position');
   node('Transpose', [byPosition], 'key_scores', { perm: back }, keyScores);
-  const key = { nodes, initializers };
 
   // values: each row of the weights through the map to offsets [2w+1], times the embeddings [2w+1, d]
-  nodes = [];
-  initializers = [];
-  const rows = node('Transpose', [layer.weights], 'weight_rows', { perm: perRow });
-  const byOffsetWeights = node('Transpose', [node('MatMul', [rows, toOffsets], 'weights_by_offset_rows')], 'weights_by_offset', { perm: back });
-  node('MatMul', [byOffsetWeights, layer.valueEmbeddings], 'value_output', {}, valueOutput);
-  return { key, value: { nodes, initializers } };
+  const value = new GraphAdditions(m, base);
+  const rows = value.node('Transpose', [layer.weights], 'weight_rows', { perm: perRow });
+  const byOffsetRows = value.node('MatMul', [rows, toOffsets], 'weights_by_offset_rows');
+  const byOffsetWeights = value.node('Transpose', [byOffsetRows], 'weights_by_offset', { perm: back });
+  value.node('MatMul', [byOffsetWeights, layer.valueEmbeddings], 'value_output', {}, layer.valueOutput.outputs[0]!);
+  return { key, value };
 }

@@ -10,18 +10,7 @@
  * whole frames, so the audio is the same. It edits the serialized model directly (onnx-wire.ts); a flow that does not
  * match exactly (region, inputs, constants, the ops it must contain) is left as it is.
  */
-import {
-  type AttributeValue,
-  constantFloat,
-  editModel,
-  GRAPH_INITIALIZER,
-  GRAPH_NODE,
-  nodeProto,
-  tensorProto,
-  type WireModel,
-  type WireNode,
-  Writer,
-} from './onnx-wire.js';
+import { constantFloat, editModel, GraphAdditions, spliceGraph, type WireModel, type WireNode } from './onnx-wire.js';
 
 /** VITS's spline settings (modules.py / transforms.py), fixed for every Piper voice. */
 const MIN_BIN_WIDTH = 1e-3;
@@ -56,18 +45,7 @@ export function denseSplines(model: Uint8Array): Uint8Array | undefined {
     });
     if (splines.length === 0) return undefined;
     const removed = new Set(splines.flatMap((s) => [...s.region].map((n) => n.field)));
-    const insertBefore = new Map(splines.map((s) => [s.before.field, s]));
-    const out = new Writer();
-    for (const f of m.entries) {
-      const spline = insertBefore.get(f);
-      if (spline) {
-        const { nodes, initializers } = denseSpline(m, spline);
-        for (const n of nodes) out.bytesField(GRAPH_NODE, n);
-        for (const t of initializers) out.bytesField(GRAPH_INITIALIZER, t);
-      }
-      if (!removed.has(f)) out.raw(m.graph.subarray(f.start, f.end));
-    }
-    return m.withGraph(out);
+    return spliceGraph(m, removed, new Map(splines.map((s) => [s.before.field, denseSpline(m, s)])));
   });
 }
 
@@ -145,37 +123,21 @@ function matchSpline(m: WireModel, join: WireNode): Spline | undefined {
  * [1, T, 1] and [1, T, bins] (time first, so the bins are the last axis): knots from the softmaxed widths and heights,
  * the bin of each value by counting the knots at or below it, the quadratic's root, and the value itself outside the bound.
  */
-function denseSpline(m: WireModel, s: Spline): { nodes: Writer[]; initializers: Writer[] } {
+function denseSpline(m: WireModel, s: Spline): GraphAdditions {
   const { bins: K, tailBound: B } = s;
-  const nodes: Writer[] = [];
-  const initializers: Writer[] = [];
-  const base = m.fresh(`${s.output}_vo_spline`);
-  const name = (suffix: string) => m.fresh(`${base}/${suffix}`);
-  const node = (op: string, inputs: string[], suffix: string, attributes: Record<string, AttributeValue> = {}) => {
-    const out = name(suffix);
-    nodes.push(nodeProto(op, inputs, [out], out, attributes));
-    return out;
-  };
-  const floats = (suffix: string, values: number[], dims: bigint[] = [BigInt(values.length)]) => {
-    const n = name(suffix);
-    initializers.push(tensorProto(n, dims, values));
-    return n;
-  };
-  const scalar = (suffix: string, value: number) => floats(suffix, [value], []);
-  const ints = (suffix: string, values: bigint[]) => {
-    const n = name(suffix);
-    initializers.push(tensorProto(n, [BigInt(values.length)], values));
-    return n;
-  };
-  const lastAxis = ints('last_axis', [-1n]);
+  const add = new GraphAdditions(m, m.fresh(`${s.output}_vo_spline`));
+  const node = add.node.bind(add);
+  const constant = add.constant.bind(add);
+  const scalar = (suffix: string, value: number) => constant(suffix, [value], []);
+  const lastAxis = constant('last_axis', [-1n]);
   const slice = (t: string, from: number, to: number, suffix: string) =>
-    node('Slice', [t, ints(`${suffix}_from`, [BigInt(from)]), ints(`${suffix}_to`, [BigInt(to)]), lastAxis], suffix);
+    node('Slice', [t, constant(`${suffix}_from`, [BigInt(from)]), constant(`${suffix}_to`, [BigInt(to)]), lastAxis], suffix);
 
   const x = node('Transpose', [s.x], 'x', { perm: [0n, 2n, 1n] }); // [1, T, 1]
   const params = node('Transpose', [s.params], 'params', { perm: [0n, 2n, 1n] }); // [1, T, 3K-1]
   const divisor = scalar('divisor', s.divisor);
   const shape = node('Shape', [x], 'shape');
-  const filled = (value: number, suffix: string) => node('Expand', [floats(`${suffix}_value`, [value]), shape], suffix);
+  const filled = (value: number, suffix: string) => node('Expand', [constant(`${suffix}_value`, [value]), shape], suffix);
   const lowest = filled(-B, 'lowest');
   const highest = filled(B, 'highest');
 
@@ -187,7 +149,7 @@ function denseSpline(m: WireModel, s: Spline): { nodes: Writer[]; initializers: 
       [scalar(`${suffix}_min`, minimum), node('Mul', [soft, scalar(`${suffix}_scale`, 1 - minimum * K)], `${suffix}_scaled`)],
       `${suffix}_sizes`,
     );
-    const cumulative = node('CumSum', [sizes, ints(`${suffix}_cumsum_axis`, [-1n])], `${suffix}_cumsum`);
+    const cumulative = node('CumSum', [sizes, constant(`${suffix}_cumsum_axis`, [-1n])], `${suffix}_cumsum`);
     const inner = node(
       'Sub',
       [node('Mul', [slice(cumulative, 0, K - 1, `${suffix}_inner`), scalar(`${suffix}_span`, 2 * B)], `${suffix}_spanned`), scalar(`${suffix}_bound`, B)],
@@ -209,7 +171,7 @@ function denseSpline(m: WireModel, s: Spline): { nodes: Writer[]; initializers: 
   const derivatives = node('Concat', [one, inner, one], 'derivatives', { axis: -1n });
 
   // the bin: knots at or below the value, minus one, within [0, K-1] (values outside the bound are replaced below)
-  const locations = node('Add', [heights.at, floats('last_knot_eps', [...new Array(K).fill(0), LAST_KNOT_EPS])], 'locations');
+  const locations = node('Add', [heights.at, constant('last_knot_eps', [...new Array(K).fill(0), LAST_KNOT_EPS])], 'locations');
   const passed = node('Cast', [node('GreaterOrEqual', [x, locations], 'at_or_above')], 'at_or_above_float', { to: 1n });
   const count = node('ReduceSum', [passed, lastAxis], 'knots_passed', { keepdims: 1n });
   const bin = node(
@@ -251,6 +213,6 @@ function denseSpline(m: WireModel, s: Spline): { nodes: Writer[]; initializers: 
     'within',
   );
   const y = node('Where', [within, inside, x], 'y');
-  nodes.push(nodeProto('Transpose', [y], [s.output], name('output'), { perm: [0n, 2n, 1n] }));
-  return { nodes, initializers };
+  node('Transpose', [y], 'output', { perm: [0n, 2n, 1n] }, s.output);
+  return add;
 }

@@ -8,41 +8,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import onnxProto from 'onnx-proto';
-import ort from 'onnxruntime-node';
 import { denseRelativeAttention } from '../../src/tts/relative-attention.js';
-import { maxDiff, opTypes } from '../support/tts/onnx-model.js';
+import { expInputs, maxDiff, opTypes, runVoiceOutputs, withOutputs } from '../support/tts/onnx-model.js';
 import { requireTestVoice, TEST_VOICE } from '../support/voices.js';
 
 const { ModelProto } = onnxProto.onnx;
 const FLOAT = onnxProto.onnx.TensorProto.DataType.FLOAT;
-
-/** `model` with `extra` values as graph outputs. */
-function withOutputs(model: Uint8Array, extra: string[]): Uint8Array {
-  const m = ModelProto.decode(model);
-  for (const name of extra) m.graph!.output!.push({ name, type: { tensorType: { elemType: FLOAT } } });
-  return ModelProto.encode(m).finish();
-}
-
-/** The values each Exp node reads (the log-durations among them). */
-function expInputs(model: Uint8Array): string[] {
-  return ModelProto.decode(model)
-    .graph!.node!.filter((n) => n.opType === 'Exp')
-    .map((n) => n.input![0]!);
-}
-
-async function runAll(model: Uint8Array, ids: number[]): Promise<Record<string, Float32Array>> {
-  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, logSeverityLevel: 3 });
-  try {
-    const out = await session.run({
-      input: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]),
-      input_lengths: new ort.Tensor('int64', BigInt64Array.of(BigInt(ids.length)), [1]),
-      scales: new ort.Tensor('float32', Float32Array.of(0, 1, 0), [3]),
-    });
-    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array]));
-  } finally {
-    await session.release();
-  }
-}
 
 const count = (ops: string[], op: string) => ops.filter((o) => o === op).length;
 
@@ -65,7 +36,7 @@ describe('dense relative attention', () => {
       [1, 0, 41, 0, 2], // shorter than the window: the embeddings are cut, not padded
       [1],
     ]) {
-      const [a, b] = await Promise.all([runAll(withOutputs(model, logs), ids), runAll(withOutputs(dense, logs), ids)]);
+      const [a, b] = await Promise.all([runVoiceOutputs(withOutputs(model, logs), ids), runVoiceOutputs(withOutputs(dense, logs), ids)]);
       for (const name of logs) assert.ok(maxDiff(a[name]!, b[name]!) < 1e-4, `${name} (${ids.length} ids)`);
       assert.ok(a.output!.length > 0);
       assert.ok(maxDiff(a.output!, b.output!) < 1e-4, `audio (${ids.length} ids)`);

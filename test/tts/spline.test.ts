@@ -8,44 +8,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import onnxProto from 'onnx-proto';
-import ort from 'onnxruntime-node';
 import { denseSplines } from '../../src/tts/spline.js';
-import { maxDiff, opTypes } from '../support/tts/onnx-model.js';
+import { expInputs, maxDiff, opTypes, runVoiceOutputs, withOutputs } from '../support/tts/onnx-model.js';
 import { requireTestVoice, TEST_VOICE } from '../support/voices.js';
 
 const { ModelProto } = onnxProto.onnx;
-
-/** `model` with its random nodes seeded (so two models draw the same noise) and `extra` values as graph outputs. */
-function seeded(model: Uint8Array, extra: string[] = []): Uint8Array {
-  const m = ModelProto.decode(model);
-  for (const n of m.graph!.node!) {
-    if (!n.opType!.startsWith('Random')) continue;
-    n.attribute = [...n.attribute!.filter((a) => a.name !== 'seed'), { name: 'seed', f: 42, type: onnxProto.onnx.AttributeProto.AttributeType.FLOAT }];
-  }
-  for (const name of extra) m.graph!.output!.push({ name, type: { tensorType: { elemType: onnxProto.onnx.TensorProto.DataType.FLOAT } } });
-  return ModelProto.encode(m).finish();
-}
-
-/** The values each Exp node reads (the log-durations among them), by name. */
-function expInputs(model: Uint8Array): string[] {
-  return ModelProto.decode(model)
-    .graph!.node!.filter((n) => n.opType === 'Exp')
-    .map((n) => n.input![0]!);
-}
-
-async function runAll(model: Uint8Array, ids: number[], noise: boolean): Promise<Record<string, Float32Array>> {
-  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, logSeverityLevel: 3 });
-  try {
-    const out = await session.run({
-      input: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]),
-      input_lengths: new ort.Tensor('int64', BigInt64Array.of(BigInt(ids.length)), [1]),
-      scales: new ort.Tensor('float32', noise ? Float32Array.of(0.667, 1, 0.8) : Float32Array.of(0, 1, 0), [3]),
-    });
-    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array]));
-  } finally {
-    await session.release();
-  }
-}
 
 const count = (ops: string[], op: string) => ops.filter((o) => o === op).length;
 
@@ -69,7 +36,10 @@ describe('dense splines', () => {
     ];
     for (const ids of sentences) {
       for (const noise of [false, true]) {
-        const [a, b] = await Promise.all([runAll(seeded(model, logs), ids, noise), runAll(seeded(dense, logs), ids, noise)]);
+        const [a, b] = await Promise.all([
+          runVoiceOutputs(withOutputs(model, logs, true), ids, noise),
+          runVoiceOutputs(withOutputs(dense, logs, true), ids, noise),
+        ]);
         for (const name of logs) assert.ok(maxDiff(a[name]!, b[name]!) < 1e-5, `${name} (noise ${noise})`);
         const [audioA, audioB] = [a.output!, b.output!];
         assert.ok(audioA.length > 1000);
