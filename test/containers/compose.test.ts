@@ -210,7 +210,10 @@ describe('docker-compose.yml on podman (podman-compose): side-by-side orchestrat
       assert.ok(wordAccuracy(turn.answer, turn.heard) >= 0.6, `${service} said "${turn.answer}", heard "${turn.heard}"`);
       await participant.leave();
     }
-    const afterTurns = modelsStatus();
+    // the models service reports each model server's counters as of its last health check (every 5 s)
+    let afterTurns = modelsStatus();
+    const counted = () => afterTurns.llm.requests >= before.llm.requests + 2 && afterTurns.stt.requests >= before.stt.requests + 2;
+    for (const end = Date.now() + 20_000; !counted() && Date.now() < end; afterTurns = modelsStatus()) await new Promise((r) => setTimeout(r, 1000));
     assert.ok(afterTurns.llm.requests >= before.llm.requests + 2, `LLM requests ${before.llm.requests} -> ${afterTurns.llm.requests}`);
     assert.ok(afterTurns.stt.requests >= before.stt.requests + 2, `STT requests ${before.stt.requests} -> ${afterTurns.stt.requests}`);
   });
