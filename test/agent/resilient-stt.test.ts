@@ -162,7 +162,8 @@ describe('ResilientSTT: a failing speech-to-text provider never ends the session
   });
 
   it('a provider that failed comes first again once its rest is over', async () => {
-    const REST_MS = 500;
+    // long enough that the transcription by the next provider (seconds on a loaded machine) ends well inside it
+    const REST_MS = 8_000;
     await server.setMode('ok');
     const absent = await absentLink();
     const { wrapped, failures } = resilient(60_000, [absent, serverLink()], REST_MS);
