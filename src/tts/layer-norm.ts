@@ -9,7 +9,7 @@
  *
  * It edits the serialized model directly (onnx-wire.ts); a model without this exact pattern is left alone (undefined).
  */
-import { ATTR_I, ATTR_INTS, constantFloat, editModel, GRAPH_NODE, int64s, nodeProto, type WireModel, type WireNode, Writer } from './onnx-wire.js';
+import { ATTR_I, ATTR_INTS, constantFloat, editModel, GraphAdditions, int64s, matchNodes, spliceGraph, type WireModel, type WireNode } from './onnx-wire.js';
 
 interface LayerNorm {
   /** The nine nodes, first to last. */
@@ -24,25 +24,19 @@ interface LayerNorm {
 /** `model` with its spelled-out layer normalizations fused, or undefined when it has none (or is not a model). */
 export function fuseLayerNorms(model: Uint8Array): Uint8Array | undefined {
   return editModel(model, (m) => {
-    const norms = m.nodes.flatMap((n) => {
-      const norm = n.opType === 'ReduceMean' ? matchLayerNorm(m, n) : undefined;
-      return norm ? [norm] : [];
-    });
+    const norms = matchNodes(m, 'ReduceMean', matchLayerNorm);
     if (norms.length === 0) return undefined;
-    const lastNode = new Map(norms.map((ln) => [ln.nodes.at(-1)!.field, ln]));
     const removed = new Set(norms.flatMap((ln) => ln.nodes.map((n) => n.field)));
-    const out = new Writer();
-    for (const f of m.entries) {
-      const norm = lastNode.get(f);
-      if (norm) out.bytesField(GRAPH_NODE, layerNormNode(norm, m.fresh(`${norm.output}_vo_layernorm`)));
-      else if (!removed.has(f)) out.raw(m.graph.subarray(f.start, f.end));
-    }
-    return m.withGraph(out);
+    // each fused node takes the place of its chain's last node
+    const fused = new Map(
+      norms.map((ln) => {
+        const add = new GraphAdditions(m, m.fresh(`${ln.output}_vo_layernorm`));
+        add.node('LayerNormalization', [ln.input, ln.gamma, ln.beta], 'fused', { axis: -1n, epsilon: ln.epsilon }, ln.output);
+        return [ln.nodes.at(-1)!.field, add] as const;
+      }),
+    );
+    return spliceGraph(m, removed, fused);
   });
-}
-
-function layerNormNode(norm: LayerNorm, name: string): Writer {
-  return nodeProto('LayerNormalization', [norm.input, norm.gamma, norm.beta], [norm.output], name, { axis: -1n, epsilon: norm.epsilon });
 }
 
 /** The layer normalization starting at `mean` (the first ReduceMean), when every step is exactly the expected one. */

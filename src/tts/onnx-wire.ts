@@ -38,7 +38,10 @@ const TENSOR_NAME = 8;
 const TENSOR_RAW_DATA = 9;
 const TENSOR_DATA_LOCATION = 14;
 const TENSOR_FLOAT = 1;
+/** TensorProto data types, as Cast's `to`. */
+export const CAST_TO_FLOAT = BigInt(TENSOR_FLOAT);
 const TENSOR_INT64 = 7;
+export const CAST_TO_INT64 = BigInt(TENSOR_INT64);
 
 const WIRE_VARINT = 0;
 const WIRE_I64 = 1;
@@ -453,4 +456,12 @@ export function spliceGraph(m: WireModel, removed: ReadonlySet<Field>, insertBef
     if (!removed.has(f)) out.raw(m.graph.subarray(f.start, f.end));
   }
   return m.withGraph(out);
+}
+
+/** What `match` finds at each node of type `op`, in graph order: a rewrite's candidates. */
+export function matchNodes<T>(m: WireModel, op: string, match: (m: WireModel, node: WireNode) => T | undefined): T[] {
+  return m.nodes.flatMap((n) => {
+    const found = n.opType === op ? match(m, n) : undefined;
+    return found === undefined ? [] : [found];
+  });
 }

@@ -11,10 +11,18 @@
  * build the map from t), the same values within float rounding. It edits the serialized model directly (onnx-wire.ts); a layer whose chains do not
  * match exactly is left as it is.
  */
-import { ATTR_INTS, editModel, type Field, GraphAdditions, int64s, spliceGraph, type WireModel, type WireNode } from './onnx-wire.js';
-
-/** TensorProto's FLOAT, for Cast. */
-const TENSOR_FLOAT = 1n;
+import {
+  ATTR_INTS,
+  CAST_TO_FLOAT,
+  editModel,
+  type Field,
+  GraphAdditions,
+  int64s,
+  matchNodes,
+  spliceGraph,
+  type WireModel,
+  type WireNode,
+} from './onnx-wire.js';
 
 interface Layer {
   /** The scaled queries [b, h, t, d] (the left side of the queries-times-keys MatMul). */
@@ -37,10 +45,7 @@ interface Layer {
 export function denseRelativeAttention(model: Uint8Array): Uint8Array | undefined {
   return editModel(model, (m) => {
     if (m.opset < 13n) return undefined; // Unsqueeze takes its axes as an input from opset 13
-    const layers = m.nodes.flatMap((n) => {
-      const layer = n.opType === 'Softmax' ? matchLayer(m, n) : undefined;
-      return layer ? [layer] : [];
-    });
+    const layers = matchNodes(m, 'Softmax', matchLayer);
     if (layers.length === 0) return undefined;
     const insertBefore = new Map<Field, GraphAdditions>();
     const readByNew = new Set<string>();
@@ -179,7 +184,7 @@ function denseTerms(m: WireModel, layer: Layer): { key: GraphAdditions; value: G
   const oneHot = (at: bigint, offsetDims: bigint[], suffix: string) => {
     const offsetsAt = node('Unsqueeze', [offsetOf, ints(`${suffix}_axis`, [at])], `${suffix}_offsets`);
     const equal = node('Equal', [offsetsAt, ints(`${suffix}_wanted`, offsets, offsetDims)], `${suffix}_equal`);
-    const float = node('Cast', [equal], `${suffix}_float`, { to: TENSOR_FLOAT });
+    const float = node('Cast', [equal], `${suffix}_float`, { to: CAST_TO_FLOAT });
     return node('Unsqueeze', [float, ints(`${suffix}_batch_axis`, [1n])], suffix);
   };
   const toPositions = oneHot(1n, [BigInt(offsets.length), 1n], 'to_positions'); // [t, 1, 2w+1, t]

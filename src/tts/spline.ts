@@ -10,7 +10,7 @@
  * whole frames, so the audio is the same. It edits the serialized model directly (onnx-wire.ts); a flow that does not
  * match exactly (region, inputs, constants, the ops it must contain) is left as it is.
  */
-import { constantFloat, editModel, GraphAdditions, spliceGraph, type WireModel, type WireNode } from './onnx-wire.js';
+import { CAST_TO_FLOAT, CAST_TO_INT64, constantFloat, editModel, GraphAdditions, matchNodes, spliceGraph, type WireModel, type WireNode } from './onnx-wire.js';
 
 /** VITS's spline settings (modules.py / transforms.py), fixed for every Piper voice. */
 const MIN_BIN_WIDTH = 1e-3;
@@ -39,10 +39,7 @@ interface Spline {
 export function denseSplines(model: Uint8Array): Uint8Array | undefined {
   return editModel(model, (m) => {
     if (m.opset < 13n) return undefined; // ReduceSum takes its axes as an input from opset 13
-    const splines = m.nodes.flatMap((n) => {
-      const s = n.opType === 'Concat' ? matchSpline(m, n) : undefined;
-      return s ? [s] : [];
-    });
+    const splines = matchNodes(m, 'Concat', matchSpline);
     if (splines.length === 0) return undefined;
     const removed = new Set(splines.flatMap((s) => [...s.region].map((n) => n.field)));
     return spliceGraph(m, removed, new Map(splines.map((s) => [s.before.field, denseSpline(m, s)])));
@@ -172,13 +169,13 @@ function denseSpline(m: WireModel, s: Spline): GraphAdditions {
 
   // the bin: knots at or below the value, minus one, within [0, K-1] (values outside the bound are replaced below)
   const locations = node('Add', [heights.at, constant('last_knot_eps', [...new Array(K).fill(0), LAST_KNOT_EPS])], 'locations');
-  const passed = node('Cast', [node('GreaterOrEqual', [x, locations], 'at_or_above')], 'at_or_above_float', { to: 1n });
+  const passed = node('Cast', [node('GreaterOrEqual', [x, locations], 'at_or_above')], 'at_or_above_float', { to: CAST_TO_FLOAT });
   const count = node('ReduceSum', [passed, lastAxis], 'knots_passed', { keepdims: 1n });
   const bin = node(
     'Cast',
     [node('Clip', [node('Sub', [count, scalar('one_scalar', 1)], 'bin_float'), scalar('first_bin', 0), scalar('last_bin', K - 1)], 'bin_clipped')],
     'bin',
-    { to: 7n },
+    { to: CAST_TO_INT64 },
   );
   const pick = (t: string, suffix: string) => node('GatherElements', [t, bin], suffix, { axis: -1n });
   const knotX = pick(widths.at, 'knot_x');
