@@ -16,7 +16,8 @@
  * the product default), VO_BENCH_SPIN=0|1 (our TTS_THREAD_SPINNING; default `auto`, which spins as the
  * legacy-mode server does), VO_BENCH_WIDE=0|1 (our TTS_WIDE_CONVOLUTIONS), VO_BENCH_LAYER_NORMS=0|1 (our
  * TTS_FUSE_LAYER_NORMS), VO_BENCH_SPLINES=0|1 (our TTS_DENSE_SPLINES),
- * VO_BENCH_ATTENTION=0|1 (our TTS_DENSE_ATTENTION); all default to the product default.
+ * VO_BENCH_ATTENTION=0|1 (our TTS_DENSE_ATTENTION), VO_BENCH_PARALLEL_DECODER=0|1 (our TTS_PARALLEL_DECODER); all default
+ * to the product default.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -28,6 +29,16 @@ import { peerCacheDir } from '../test/support/cache.js';
 import { requireTestVoice, TEST_VOICE } from '../test/support/voices.js';
 import { VARIABLES } from '../src/config/schema.js';
 import { PiperEngine } from '../src/tts/index.js';
+
+/** The bench's on/off switches (VO_BENCH_X=0|1) and the engine setting each sets. */
+const BENCH_SWITCHES = {
+  VO_BENCH_SPIN: 'TTS_THREAD_SPINNING',
+  VO_BENCH_WIDE: 'TTS_WIDE_CONVOLUTIONS',
+  VO_BENCH_LAYER_NORMS: 'TTS_FUSE_LAYER_NORMS',
+  VO_BENCH_SPLINES: 'TTS_DENSE_SPLINES',
+  VO_BENCH_ATTENTION: 'TTS_DENSE_ATTENTION',
+  VO_BENCH_PARALLEL_DECODER: 'TTS_PARALLEL_DECODER',
+} as const;
 
 const SENTENCES = [
   'The quick brown fox jumps over the lazy dog.',
@@ -276,11 +287,11 @@ async function main(): Promise<number> {
   const sherpaDir = sherpaVoiceDir();
   console.log(`TTS benchmark: voice ${voiceName}, ${SENTENCES.length} sentences + a 5-sentence paragraph, ${rounds} interleaved round(s)`);
   const threads = process.env.VO_BENCH_THREADS;
-  const spin = process.env.VO_BENCH_SPIN;
-  const wide = process.env.VO_BENCH_WIDE;
-  const layerNorms = process.env.VO_BENCH_LAYER_NORMS;
-  const splines = process.env.VO_BENCH_SPLINES;
-  const attention = process.env.VO_BENCH_ATTENTION;
+  // each on/off switch the bench takes (0 or 1), with the engine setting it sets; unset: the product default
+  const switches = Object.entries(BENCH_SWITCHES).flatMap(([env, setting]) => {
+    const value = process.env[env];
+    return value === '0' || value === '1' ? [[setting, value === '1']] : [];
+  });
   const engine = new PiperEngine({
     VOICES_DIR: voicesDir,
     TTS_VOICE: voiceName,
@@ -288,11 +299,7 @@ async function main(): Promise<number> {
     TTS_INTRA_OP_THREADS: threads ? Number(threads) : Number(VARIABLES.TTS_INTRA_OP_THREADS.default),
     ESPEAK_LIBRARY: undefined,
     ESPEAK_DATA_PATH: undefined,
-    ...(spin === '0' || spin === '1' ? { TTS_THREAD_SPINNING: spin === '1' } : {}),
-    ...(wide === '0' || wide === '1' ? { TTS_WIDE_CONVOLUTIONS: wide === '1' } : {}),
-    ...(layerNorms === '0' || layerNorms === '1' ? { TTS_FUSE_LAYER_NORMS: layerNorms === '1' } : {}),
-    ...(splines === '0' || splines === '1' ? { TTS_DENSE_SPLINES: splines === '1' } : {}),
-    ...(attention === '0' || attention === '1' ? { TTS_DENSE_ATTENTION: attention === '1' } : {}),
+    ...Object.fromEntries(switches),
   });
   const [, piper, sherpaRef] = await Promise.all([engine.load(voiceName, true), startReference(voicesDir), startSherpa(voicesDir, sherpaDir)]);
   await timeOurs(engine, 'Hello there.'); // after the references' warm-ups, which loaded in parallel with ours

@@ -26,6 +26,7 @@ export type EngineConfig = Pick<Config, 'VOICES_DIR' | 'TTS_VOICE' | 'TTS_MAX_VO
       | 'TTS_DENSE_ATTENTION'
       | 'TTS_FUSE_LAYER_NORMS'
       | 'TTS_WIDE_CONVOLUTIONS'
+      | 'TTS_PARALLEL_DECODER'
     >
   >;
 
@@ -40,6 +41,7 @@ const DEFAULT_DENSE_SPLINES = VARIABLES.TTS_DENSE_SPLINES.default === 'true';
 const DEFAULT_DENSE_ATTENTION = VARIABLES.TTS_DENSE_ATTENTION.default === 'true';
 const DEFAULT_FUSE_LAYER_NORMS = VARIABLES.TTS_FUSE_LAYER_NORMS.default === 'true';
 const DEFAULT_WIDE_CONVOLUTIONS = VARIABLES.TTS_WIDE_CONVOLUTIONS.default === 'true';
+const DEFAULT_PARALLEL_DECODER = VARIABLES.TTS_PARALLEL_DECODER.default === 'true';
 const DEFAULT_MAX_PHONEMES_PER_CHUNK = Number(VARIABLES.TTS_MAX_PHONEMES_PER_CHUNK.default);
 const DEFAULT_MAX_LENGTH_SCALE = Number(VARIABLES.TTS_MAX_LENGTH_SCALE.default);
 
@@ -88,6 +90,7 @@ export class PiperEngine implements SpeechSynthesizer {
         denseAttention: config.TTS_DENSE_ATTENTION ?? DEFAULT_DENSE_ATTENTION,
         fuseLayerNorms: config.TTS_FUSE_LAYER_NORMS ?? DEFAULT_FUSE_LAYER_NORMS,
         widenConvolutions: config.TTS_WIDE_CONVOLUTIONS ?? DEFAULT_WIDE_CONVOLUTIONS,
+        parallelDecoder: config.TTS_PARALLEL_DECODER ?? DEFAULT_PARALLEL_DECODER,
       },
       pinned: config.TTS_VOICE,
       validate: (name) => checkVoiceInstalled(this.voicesDir, name),

@@ -12,8 +12,17 @@ const OPSET_DOMAIN = 1;
 const OPSET_VERSION = 2;
 export const GRAPH_NODE = 1;
 export const GRAPH_INITIALIZER = 5;
-const GRAPH_OUTPUT = 12;
-const VALUE_INFO_NAME = 1;
+export const GRAPH_NAME = 2;
+export const GRAPH_INPUT = 11;
+export const GRAPH_OUTPUT = 12;
+export const GRAPH_VALUE_INFO = 13;
+export const VALUE_INFO_NAME = 1;
+const VALUE_INFO_TYPE = 2;
+const TYPE_TENSOR = 1;
+const TENSOR_TYPE_ELEM_TYPE = 1;
+const TENSOR_TYPE_SHAPE = 2;
+const SHAPE_DIM = 1;
+const DIM_PARAM = 2;
 export const NODE_INPUT = 1;
 export const NODE_OUTPUT = 2;
 const NODE_NAME = 3;
@@ -23,7 +32,7 @@ const NODE_DOMAIN = 7;
 export const ATTR_NAME = 1;
 const ATTR_F = 2;
 export const ATTR_I = 3;
-const ATTR_S = 4;
+export const ATTR_S = 4;
 const ATTR_T = 5;
 export const ATTR_INTS = 8;
 export const ATTR_TYPE = 20;
@@ -34,6 +43,7 @@ export const ATTR_TYPE_INTS = 7;
 export const TENSOR_DIMS = 1;
 const TENSOR_DATA_TYPE = 2;
 const TENSOR_FLOAT_DATA = 4;
+const TENSOR_INT64_DATA = 7;
 const TENSOR_NAME = 8;
 const TENSOR_RAW_DATA = 9;
 const TENSOR_DATA_LOCATION = 14;
@@ -331,7 +341,7 @@ export function parseModel(model: Uint8Array): WireModel | undefined {
  * `edit` run on the parsed `model`: its result, or undefined when the bytes are not a model this reads or `edit` met
  * something it does not support (UnsupportedModel). How every rewrite leaves a model it does not understand alone.
  */
-export function editModel(model: Uint8Array, edit: (m: WireModel) => Uint8Array | undefined): Uint8Array | undefined {
+export function editModel<T = Uint8Array>(model: Uint8Array, edit: (m: WireModel) => T | undefined): T | undefined {
   try {
     const m = parseModel(model);
     return m ? edit(m) : undefined;
@@ -400,18 +410,47 @@ export function tensorProto(name: string, dims: readonly bigint[], values: reado
     .bytesField(TENSOR_RAW_DATA, data);
 }
 
-/** The value of a one-element float constant: an initializer or a Constant node's tensor. */
-export function constantFloat(m: WireModel, name: string | undefined): number | undefined {
+/** The TensorProto of a constant value: an initializer or a Constant node's `value`; undefined for anything else. */
+export function constantTensor(m: WireModel, name: string | undefined): { bytes: Uint8Array; fs: Field[] } | undefined {
   if (name === undefined) return undefined;
   const initializer = m.initializers.get(name);
-  if (initializer) return scalarFloat(initializer.bytes, initializer.fs);
+  if (initializer) return initializer;
   const producer = m.producers.get(name);
   if (producer?.opType !== 'Constant' || producer.domain !== '') return undefined;
   const value = producer.attribute('value');
   const tensor = value?.fs.find((f) => f.field === ATTR_T);
   if (!value || !tensor) return undefined;
   const bytes = payload(value.bytes, tensor);
-  return scalarFloat(bytes, fields(bytes));
+  return { bytes, fs: fields(bytes) };
+}
+
+/** The value of a one-element float constant: an initializer or a Constant node's tensor. */
+export function constantFloat(m: WireModel, name: string | undefined): number | undefined {
+  const tensor = constantTensor(m, name);
+  return tensor && scalarFloat(tensor.bytes, tensor.fs);
+}
+
+/** The values of an int64 constant stored in the model (raw or typed data), or undefined. */
+export function constantInts(m: WireModel, name: string | undefined): bigint[] | undefined {
+  const tensor = constantTensor(m, name);
+  if (!tensor) return undefined;
+  const { bytes, fs } = tensor;
+  if (fs.find((x) => x.field === TENSOR_DATA_TYPE)?.value !== BigInt(TENSOR_INT64)) return undefined;
+  if (fs.some((x) => x.field === TENSOR_DATA_LOCATION && x.value !== 0n)) return undefined;
+  const raw = fs.find((x) => x.field === TENSOR_RAW_DATA && x.wire === WIRE_LEN);
+  if (!raw) return int64s(bytes, fs, TENSOR_INT64_DATA);
+  const data = payload(bytes, raw);
+  if (data.length % 8 !== 0) return undefined;
+  const view = new DataView(data.buffer, data.byteOffset, data.length);
+  return Array.from({ length: data.length / 8 }, (_, i) => view.getBigInt64(i * 8, true));
+}
+
+/** A ValueInfoProto: a float tensor of `rank` dimensions, each of unknown size (named `${name}_d${i}`). */
+export function floatValueInfo(name: string, rank: number): Writer {
+  const shape = new Writer();
+  for (let i = 0; i < rank; i++) shape.bytesField(SHAPE_DIM, new Writer().stringField(DIM_PARAM, `${name}_d${i}`));
+  const tensorType = new Writer().varintField(TENSOR_TYPE_ELEM_TYPE, BigInt(TENSOR_FLOAT)).bytesField(TENSOR_TYPE_SHAPE, shape);
+  return new Writer().stringField(VALUE_INFO_NAME, name).bytesField(VALUE_INFO_TYPE, new Writer().bytesField(TYPE_TENSOR, tensorType));
 }
 
 /** The nodes and initializers a rewrite adds at one place in the graph, each named under `base` (fresh names). */

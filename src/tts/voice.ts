@@ -18,6 +18,8 @@ export interface LoadVoiceOptions {
   fuseLayerNorms?: boolean;
   /** Run the model's wide 1-D convolutions as 2-D ones (conv2d.ts; default off; PiperEngine passes its setting). */
   widenConvolutions?: boolean;
+  /** Run the decoder's last stages as time slices on several threads (decoder-tail.ts; default off; PiperEngine passes its setting). */
+  parallelDecoder?: boolean;
 }
 
 export interface InferenceScales {
@@ -155,6 +157,7 @@ export async function loadVoice(voicesDir: string, name: string, options: LoadVo
       denseAttention: options.denseAttention ?? false,
       fuseLayerNorms: options.fuseLayerNorms ?? false,
       widenConvolutions: options.widenConvolutions ?? false,
+      parallelDecoder: options.parallelDecoder ?? false,
     });
   } catch (err) {
     throw new VoiceLoadError(

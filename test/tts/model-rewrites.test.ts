@@ -42,7 +42,8 @@ describe('model rewrites', () => {
     );
   });
 
-  it('all four are on by default (TTS_DENSE_SPLINES, TTS_DENSE_ATTENTION, TTS_FUSE_LAYER_NORMS, TTS_WIDE_CONVOLUTIONS)', () => {
+  it('all are on by default (TTS_DENSE_SPLINES, TTS_DENSE_ATTENTION, TTS_FUSE_LAYER_NORMS, TTS_WIDE_CONVOLUTIONS, TTS_PARALLEL_DECODER)', () => {
+    assert.equal(VARIABLES.TTS_PARALLEL_DECODER.default, 'true');
     assert.equal(VARIABLES.TTS_DENSE_SPLINES.default, 'true');
     assert.equal(VARIABLES.TTS_DENSE_ATTENTION.default, 'true');
     assert.equal(VARIABLES.TTS_FUSE_LAYER_NORMS.default, 'true');
@@ -73,6 +74,44 @@ describe('model rewrites', () => {
     }
   });
 
+  it('with the decoder in slices on 2 threads, the inference thread speaks the same audio as the whole model', async () => {
+    const path = join(requireTestVoice(), `${TEST_VOICE}.onnx`);
+    const rewrites = { denseSplines: true, denseAttention: true, fuseLayerNorms: true, widenConvolutions: true };
+    const [whole, sliced, oneThread] = await Promise.all([
+      InferenceWorker.start(path, { intraOpNumThreads: 2, allowSpinning: false, ...rewrites }),
+      InferenceWorker.start(path, { intraOpNumThreads: 2, allowSpinning: false, ...rewrites, parallelDecoder: true }),
+      InferenceWorker.start(path, { intraOpNumThreads: 1, allowSpinning: false, parallelDecoder: true }),
+    ]);
+    try {
+      assert.deepEqual(sliced.rewrites, ['dense-spline', 'dense-attention', 'layer-norm', 'conv2d', 'parallel-decoder']);
+      assert.deepEqual(oneThread.rewrites, [], 'one thread: the model runs whole');
+      const noiseOff = Float32Array.of(0, 1, 0);
+      const short = [1, 0, 41, 0, 2]; // fewer frames than two slices need: one slice
+      const sentence = [1, 0, 20, 0, 74, 0, 32, 0, 3, 0, 88, 0, 120, 0, 26, 0, 61, 0, 27, 0, 3, 0, 100, 0, 102, 0, 10, 0, 2];
+      for (const ids of [sentence, short]) {
+        const run = (w: InferenceWorker) => w.run({ ids: Int32Array.from(ids), scales: noiseOff, speakerId: undefined });
+        const [a, b] = await Promise.all([run(whole), run(sliced)]);
+        assert.ok(a.length > 0);
+        assert.equal(b.length, a.length, `${ids.length} ids`);
+        assert.ok(
+          b.every((x, i) => Math.abs(x - a[i]!) < 1e-5),
+          `${ids.length} ids`,
+        );
+      }
+      // sentences queued at once come back whole and in order
+      const queued = await Promise.all(
+        [sentence, short, sentence].map((ids) => sliced.run({ ids: Int32Array.from(ids), scales: noiseOff, speakerId: undefined })),
+      );
+      assert.deepEqual(
+        queued.map((q) => q.length),
+        [queued[0]!.length, queued[1]!.length, queued[0]!.length],
+      );
+      assert.ok(queued[0]!.length > queued[1]!.length);
+    } finally {
+      await Promise.all([whole.close(), sliced.close(), oneThread.close()]);
+    }
+  });
+
   it('the engine loads voices with all four unless told otherwise, and says which applied', async () => {
     const base = {
       VOICES_DIR: requireTestVoice(),
@@ -84,6 +123,8 @@ describe('model rewrites', () => {
     };
     for (const [settings, rewrites] of [
       [{}, ['dense-spline', 'dense-attention', 'layer-norm', 'conv2d']],
+      [{ TTS_INTRA_OP_THREADS: 2 }, ['dense-spline', 'dense-attention', 'layer-norm', 'conv2d', 'parallel-decoder']],
+      [{ TTS_INTRA_OP_THREADS: 2, TTS_PARALLEL_DECODER: false }, ['dense-spline', 'dense-attention', 'layer-norm', 'conv2d']],
       [{ TTS_DENSE_SPLINES: false, TTS_DENSE_ATTENTION: false, TTS_FUSE_LAYER_NORMS: false, TTS_WIDE_CONVOLUTIONS: false }, []],
     ] as const) {
       const engine = new PiperEngine({ ...base, ...settings });
