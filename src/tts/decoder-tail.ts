@@ -201,11 +201,14 @@ function axesSpan(m: WireModel, node: WireNode, input: Span): Span | undefined {
   return { ...input, rank };
 }
 
-/** The model without `tail`, ending in `cut`; initializers only the tail read are left out. */
+/** The model without `tail`, ending in `cut`; initializers only the tail read are left out (unless listed as inputs). */
 function head(m: WireModel, tail: WireNode[], cut: string, rank: number): Uint8Array {
   const inTail = new Set(tail);
   const removed = new Set(tail.map((n) => n.field));
-  for (const [value, t] of m.initializers) if ((m.consumers.get(value) ?? []).every((n) => inTail.has(n))) removed.add(t.field);
+  const inputs = new Set(m.entries.filter((f) => f.field === GRAPH_INPUT).map((f) => valueInfoName(m, f)));
+  for (const [value, t] of m.initializers) {
+    if (!inputs.has(value) && (m.consumers.get(value) ?? []).every((n) => inTail.has(n))) removed.add(t.field);
+  }
   const made = new Set(tail.flatMap((n) => n.outputs));
   const out = new Writer();
   for (const f of m.entries) {
