@@ -7,8 +7,8 @@
  *
  * splitDecoderTail() cuts a model in two at the input of its second upsampler (ConvTranspose): the head (everything
  * before, ending in that value) and the tail (everything from it to the model's output). Measured on a medium voice on 2
- * cores: cut there, about 3 % faster overall; before the first upsampler the halo is 8 frames (7 % of a sentence of 235
- * frames computed twice); before the third, the second stage stays on the 2-thread path (about 2 %).
+ * cores: cut there, 3-5 % faster overall; the whole decoder in slices needs a halo of 12 frames (10 % of a 235-frame
+ * sentence computed twice) and was 1-2 % slower; cut before the third, only the last stage runs in slices (about 2 %).
  *
  * The tail is accepted only when every node in it is time-local and keeps time as the last axis: convolutions that
  * keep the length (stride 1, "same" padding) or multiply it (ConvTranspose whose output is exactly stride times its
