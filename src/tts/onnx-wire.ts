@@ -453,6 +453,18 @@ export function floatValueInfo(name: string, rank: number): Writer {
   return new Writer().stringField(VALUE_INFO_NAME, name).bytesField(VALUE_INFO_TYPE, new Writer().bytesField(TYPE_TENSOR, tensorType));
 }
 
+/** A copy of `node` under `name`, its inputs and outputs renamed as `rename` says (the others as they are). */
+export function renamedNode(node: WireNode, rename: ReadonlyMap<string, string>, name: string): Writer {
+  const w = new Writer();
+  for (const f of node.fs) {
+    if (f.field === NODE_INPUT || f.field === NODE_OUTPUT) {
+      const value = text(node.bytes, f);
+      w.stringField(f.field, rename.get(value) ?? value);
+    } else if (f.field !== NODE_NAME) w.raw(node.bytes.subarray(f.start, f.end));
+  }
+  return w.stringField(NODE_NAME, name);
+}
+
 /** The nodes and initializers a rewrite adds at one place in the graph, each named under `base` (fresh names). */
 export class GraphAdditions {
   readonly nodes: Writer[] = [];

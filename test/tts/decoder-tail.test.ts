@@ -1,7 +1,8 @@
 /**
  * src/tts/decoder-tail.ts on the test voice, as the file is and as the engine rewrites it: the model is cut before its
  * decoder's second upsampler; the head and the tail together make the whole model's audio, and so do time slices of the
- * tail that overlap by the computed halo (noise off, so the audio is deterministic), while a smaller overlap changes it.
+ * tail that overlap by the computed halo (noise off, so the audio is deterministic), while a smaller overlap changes it;
+ * the tail computes its last stage in 4 chunks.
  * A model whose tail is read from outside or is not time-local is left whole; so is what is not a model.
  */
 import assert from 'node:assert/strict';
@@ -12,7 +13,7 @@ import ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { type DecoderTailSplit, splitDecoderTail } from '../../src/tts/decoder-tail.js';
 import { rewriteModel } from '../../src/tts/model-rewrites.js';
-import { deterministicVoiceFeeds, maxDiff, withOutputs } from '../support/tts/onnx-model.js';
+import { deterministicVoiceFeeds, maxDiff, opTypes, withOutputs } from '../support/tts/onnx-model.js';
 import { requireTestVoice, TEST_VOICE } from '../support/voices.js';
 
 const { ModelProto } = onnxProto.onnx;
@@ -55,6 +56,10 @@ describe('decoder tail split', () => {
       assert.equal(split.scale, 32, `${what}: the last two upsamplers multiply the rate by 8 and 4`);
       assert.ok(split.halo >= 5 && split.halo <= 20, `${what}: halo ${split.halo}`);
       assert.ok(split.tail.length < model.length / 20, `${what}: the tail holds a small part of the weights`);
+      const tailOps = opTypes(split.tail);
+      const count = (op: string) => tailOps.filter((o) => o === op).length;
+      // the second stage once (6 convolutions), the last in 4 chunks (its upsampler, 6 convolutions and the output one)
+      assert.deepEqual([count('ConvTranspose'), count('Conv'), count('Concat')], [1 + 4, 6 + 4 * 7, 1], `${what}: the last stage in 4 chunks`);
 
       const [full, head, tail] = await Promise.all([session(model), session(split.head), session(split.tail)]);
       try {
