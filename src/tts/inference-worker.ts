@@ -145,6 +145,8 @@ async function startSplit(split) {
     for (let i = 1; i < workerData.decoderSlices; i++) started.push(startHelper(split));
     tail.helpers = await Promise.all(started);
     session = await ort.InferenceSession.create(split.head, sessionOptions);
+    // onnxruntime and the helpers hold their own copies; without this the head's 60 MB stayed resident (measured)
+    split.head = split.tail = undefined;
   } catch (err) {
     await closeTail(started);
     throw err;
@@ -161,6 +163,7 @@ async function start() {
   try {
     const options = workerData.rewrites?.options;
     let result = await rewritten(options);
+    collectGarbage(); // the model before the last step, still reachable until rewriteModel returned
     let rewrites = [];
     if (result?.split) {
       try {
