@@ -82,7 +82,7 @@ export const VARIABLES = {
   TTS_PARALLEL_DECODER: {
     schema: bool(),
     default: 'true',
-    doc: "Run each voice's decoder from its second upsampler on as overlapping time slices, one per intra-op thread (at most 4), each on its own thread, instead of one inference on the intra-op pool (the model is cut in two at load, in about 0.1 s; one helper thread per extra slice; about 50 MB more memory per loaded voice): 3-5 % faster inference on 2 cores; the same audio. `false`, or one intra-op thread, runs the model whole.",
+    doc: "Run each voice's decoder from its second upsampler on as overlapping time slices, one per intra-op thread (at most 4), each on its own thread, instead of one inference on the intra-op pool (the model is cut in two at load, in about 0.1 s; one helper thread per extra slice; about 20 MB more memory per loaded voice): 3-5 % faster inference on 2 cores; the same audio. `false`, or one intra-op thread, runs the model whole.",
   },
   TTS_MAX_PHONEMES_PER_CHUNK: {
     schema: int(50, 5000),
