@@ -95,7 +95,8 @@ function split(m: WireModel): DecoderTailSplit | undefined {
   if (!cut || !weight || m.initializers.has(cut) || !m.producers.has(cut)) return undefined;
 
   const tail = downstream(m, cut);
-  const spans = new Map<string, Span>([[cut, { rank: int64s(weight.bytes, weight.fs, TENSOR_DIMS).length, scale: 1, left: 0, right: 0 }]]);
+  const start: Span = { rank: int64s(weight.bytes, weight.fs, TENSOR_DIMS).length, scale: 1, left: 0, right: 0 };
+  const spans = new Map([[cut, start]]);
   const constants = new Set<WireNode>();
   for (const node of tail) {
     const span = nodeSpan(m, node, spans, constants);
@@ -104,14 +105,13 @@ function split(m: WireModel): DecoderTailSplit | undefined {
   }
   const end = spans.get(output!);
   if (!end || !Number.isInteger(end.scale)) return undefined;
-  const halo = haloOf(spans.get(cut)!, end);
   return {
-    head: head(m, tail, cut, spans.get(cut)!.rank),
+    head: head(m, tail, cut, start.rank),
     tail: tailModel(m, tail, constants, cut, spans, output!),
     cut,
     output: output!,
     scale: end.scale,
-    halo,
+    halo: haloOf(start, end),
   };
 }
 

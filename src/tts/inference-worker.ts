@@ -287,7 +287,7 @@ const REWRITES_MODULE = ((): { path: string; tsxCjsApi: string | undefined } | u
 })();
 
 /** Most time slices the decoder's tail runs in (so most threads a voice starts): more gain little on a sentence. */
-export const MAX_DECODER_SLICES = 4;
+const MAX_DECODER_SLICES = 4;
 
 /** Threads the decoder's tail may run on: one per intra-op thread. */
 function decoderSlices(options: SessionOptionsForWorker): number {
@@ -296,13 +296,13 @@ function decoderSlices(options: SessionOptionsForWorker): number {
 }
 
 /** What the thread needs to rewrite the model, or undefined when no rewrite is asked for (or none can be loaded). */
-function rewriteRequest(options: SessionOptionsForWorker) {
+function rewriteRequest(options: SessionOptionsForWorker, slices: number) {
   const wanted: ModelRewriteOptions = {
     denseSplines: options.denseSplines === true,
     denseAttention: options.denseAttention === true,
     fuseLayerNorms: options.fuseLayerNorms === true,
     widenConvolutions: options.widenConvolutions === true,
-    parallelDecoder: decoderSlices(options) > 1,
+    parallelDecoder: slices > 1,
   };
   if (!REWRITES_MODULE || !Object.values(wanted).some(Boolean)) return undefined;
   return { ...REWRITES_MODULE, options: wanted };
@@ -350,14 +350,15 @@ export class InferenceWorker {
   /** Starts a worker and creates the session; rejects with onnxruntime's message if it cannot. */
   static start(modelPath: string, options: SessionOptionsForWorker): Promise<InferenceWorker> {
     const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
+    const slices = decoderSlices(options);
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: {
         ortPath,
         modelPath,
-        rewrites: rewriteRequest(options),
+        rewrites: rewriteRequest(options, slices),
         tailHelperSource: TAIL_HELPER_SOURCE,
-        decoderSlices: decoderSlices(options),
+        decoderSlices: slices,
         intraOpNumThreads: options.intraOpNumThreads,
         extra: {
           session: {
